@@ -1,5 +1,6 @@
 // Two projects: `unit` (pure logic, no external processes) and `integration` (real control plane, Postgres,
-// NATS and service processes, started once per run by packages/testenv's global setup).
+// NATS and service processes). Its global setup starts one control plane per run; it is loaded from
+// packages/testenv/dist, so `npm run build` (done by `make test-integration`) must come first.
 const roots = ['<rootDir>/packages', '<rootDir>/operator', '<rootDir>/services'];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -25,9 +26,9 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['**/test/integration/**/*.test.ts'],
-      globalSetup: '<rootDir>/packages/testenv/src/jest/global-setup.ts',
-      globalTeardown: '<rootDir>/packages/testenv/src/jest/global-teardown.ts',
-      testTimeout: 120000,
+      globalSetup: '<rootDir>/packages/testenv/dist/jest/global-setup.js',
+      globalTeardown: '<rootDir>/packages/testenv/dist/jest/global-teardown.js',
+      setupFilesAfterEnv: ['<rootDir>/packages/testenv/test/setup/integration-timeout.ts'],
     },
   ],
 };

@@ -15,7 +15,7 @@ build_one() {
   key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/tool.env" | sha256sum | cut -c1-16)
   local out="$cache/$tool-$key"
   # shellcheck source=/dev/null
-  source "$dir/tool.env" # sets BINARIES ("name=package ...") and LDFLAGS
+  source "$dir/tool.env" # sets BINARIES ("name=package ...") and LDFLAGS; may define post_build and LINKS
   if [[ ! -f "$out/.complete" ]]; then
     echo "building $tool ($key) into $out" >&2
     local tmp="$out.tmp.$$"
@@ -24,14 +24,17 @@ build_one() {
     for spec in $BINARIES; do
       (cd "$dir" && CGO_ENABLED=${CGO_ENABLED:-0} go build -trimpath -ldflags "${LDFLAGS:-} -s -w" -o "$tmp/${spec%%=*}" "${spec#*=}")
     done
+    if declare -F post_build >/dev/null; then (cd "$dir" && post_build "$tmp"); fi
     echo "$tool built in $((SECONDS - start)) s" >&2
     touch "$tmp/.complete"
     rm -rf "$out" && mv "$tmp" "$out"
   fi
-  for spec in $BINARIES; do
-    ln -sfn "$out/${spec%%=*}" "$root/bin/${spec%%=*}"
+  local name
+  for name in $(for spec in $BINARIES; do echo "${spec%%=*}"; done) ${LINKS:-}; do
+    ln -sfn "$out/$name" "$root/bin/$name"
   done
-  unset BINARIES LDFLAGS
+  unset BINARIES LDFLAGS LINKS
+  unset -f post_build
 }
 
 for t in "$@"; do build_one "$t"; done
