@@ -56,6 +56,10 @@ lint: node_modules ## Run eslint and prettier --check.
 typecheck: node_modules ## Type-check sources and tests of every workspace.
 	$(NPM) run --silent typecheck
 
+.PHONY: generate
+generate: node_modules ## Regenerate operator/src/api types from the CRD in crds/.
+	$(NPM) run --silent generate:api
+
 .PHONY: manifests
 manifests: ## Render manifests/install.yaml from the operator chart.
 	@echo "make manifests: not built yet (the operator chart and install manifests, issue 9)" >&2; exit 1
@@ -67,15 +71,19 @@ run: ## Run the operator against the current kubeconfig.
 ##@ Testing
 
 .PHONY: test
-test: deps tools lint typecheck build $(TEST_TIERS) ## Run every test tier that can run on this machine.
-	@echo "make test: ran $(TEST_TIERS)"
+test: deps tools lint typecheck build ## Run every test tier that can run on this machine.
+	@rm -rf .tmp/test-results && mkdir -p .tmp/test-results
+	@status=0; for tier in $(TEST_TIERS); do $(MAKE) --no-print-directory $$tier || status=1; done; \
+	  node hack/test-summary.mjs .tmp/test-results/*.json || status=1; exit $$status
 
 .PHONY: test-unit
 test-unit: node_modules ## Unit tests (no external processes).
+	@mkdir -p .tmp/test-results
 	$(NPM) run --silent test:unit
 
 .PHONY: test-integration
 test-integration: node_modules tools build ## Integration tests on a real control plane, Postgres and NATS.
+	@mkdir -p .tmp/test-results
 	$(NPM) run --silent test:integration
 
 .PHONY: test-charts
@@ -121,12 +129,12 @@ images: ## Build the operator and service images (needs a Docker engine).
 	@echo "make images: not built yet (images, issue 9)" >&2; exit 1
 
 .PHONY: install
-install: ## Install the CRDs into the current cluster.
-	@echo "make install: not built yet (the CRD, issue 8)" >&2; exit 1
+install: ## Install the CRDs into the current cluster (kubectl apply --server-side).
+	kubectl apply --server-side -f crds/
 
 .PHONY: uninstall
 uninstall: ## Remove the CRDs from the current cluster.
-	@echo "make uninstall: not built yet (the CRD, issue 8)" >&2; exit 1
+	kubectl delete --ignore-not-found -f crds/
 
 .PHONY: deploy
 deploy: ## Deploy the operator into the current cluster.

@@ -1,2 +1,3 @@
 export { postgresBinDir, startPostgres, type PostgresOptions, type PostgresServer } from './postgres.js';
 export { startNats, type NatsOptions, type NatsServer } from './nats.js';
+export { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './service-process.js';

@@ -1,0 +1,17 @@
+// Start-to-ready time of the local control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok
+// started, /readyz answering, the default ServiceAccount present and the kwok node Ready.
+// Usage: node bench/control-plane-start.ts [runs]   (after `make tools build`)
+import { ControlPlane } from '../packages/testenv/dist/index.js';
+
+const runs = Number(process.argv[2] ?? 5);
+const times: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const started = performance.now();
+  const cp = await ControlPlane.start();
+  times.push((performance.now() - started) / 1000);
+  await cp.stop();
+}
+const sorted = [...times].sort((a, b) => a - b);
+const median = sorted[Math.floor(sorted.length / 2)] ?? NaN;
+console.log(`control plane start-to-ready over ${runs} runs: ${times.map((t) => t.toFixed(1)).join(', ')} s`);
+console.log(`median ${median.toFixed(1)} s, min ${sorted[0]?.toFixed(1)} s, max ${sorted.at(-1)?.toFixed(1)} s`);
