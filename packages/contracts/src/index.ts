@@ -1,0 +1,11 @@
+export {
+  ORDERS_STREAM,
+  ORDERS_SUBJECTS,
+  ORDER_CREATED_SUBJECT,
+  OrderItemV1,
+  OrderCreatedV1,
+  OrderCreated,
+  EventDecodeError,
+  encodeOrderCreated,
+  decodeOrderCreated,
+} from './orders.js';

@@ -1,0 +1,127 @@
+import { W3CBaggagePropagator, W3CTraceContextPropagator, CompositePropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OtlpHttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  NoopSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+  type Sampler,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import { z } from 'zod';
+import { env, parseConfig } from './config.js';
+
+export const OTEL_ENV = z.object({
+  OTEL_SERVICE_NAME: env.string('unknown_service'),
+  OTEL_SERVICE_VERSION: env.string('0.0.0'),
+  OTEL_SDK_DISABLED: env.bool(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: env.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: env.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z
+    .enum(['http/protobuf', 'http/json'], 'http/protobuf or http/json')
+    .default('http/protobuf'),
+  /** Root sampling ratio; children always follow their parent's decision. */
+  OTEL_TRACES_SAMPLER_ARG: env.ratio(1),
+});
+export type OtelEnv = z.infer<typeof OTEL_ENV>;
+
+export interface TelemetryOptions {
+  serviceName: string;
+  serviceVersion: string;
+  sampleRatio: number;
+  /** Overrides the OTLP exporter (tests pass an in-memory one). */
+  spanProcessors?: SpanProcessor[];
+  exporter?: SpanExporter;
+  protocol?: OtelEnv['OTEL_EXPORTER_OTLP_PROTOCOL'];
+  /** Without an endpoint spans are still created (trace ids in logs, exemplars) but not exported. */
+  exportEnabled?: boolean;
+  instrumentations?: Instrumentation[];
+}
+
+export interface Telemetry {
+  shutdown(): Promise<void>;
+}
+
+export function createSampler(ratio: number): Sampler {
+  return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+}
+
+/** Health and metrics scrapes would drown real traffic in the trace store. */
+const NOISY_PATHS = new Set(['/health', '/ready', '/metrics']);
+
+export function defaultInstrumentations(): Instrumentation[] {
+  return [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (req) => NOISY_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
+    }),
+    new ExpressInstrumentation(),
+    new PgInstrumentation({ requireParentSpan: true }),
+    new UndiciInstrumentation(),
+  ];
+}
+
+function exporterFor(options: TelemetryOptions): SpanExporter | undefined {
+  if (options.exporter) return options.exporter;
+  if (!options.exportEnabled) return undefined;
+  // Both exporters read OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT themselves and append /v1/traces.
+  return options.protocol === 'http/json' ? new OtlpHttpJsonExporter() : new OtlpHttpProtoExporter();
+}
+
+let current: Telemetry | undefined;
+
+export function startTelemetry(options: TelemetryOptions): Telemetry {
+  if (current) return current;
+  const exporter = exporterFor(options);
+  // A tracer provider is only installed when there is at least one processor; without an exporter the no-op one
+  // still gives every request a trace id for logs and exemplars.
+  const spanProcessors = options.spanProcessors ?? [
+    exporter ? new BatchSpanProcessor({ exporter }) : new NoopSpanProcessor(),
+  ];
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName,
+    resource: resourceFromAttributes({ 'service.version': options.serviceVersion }),
+    sampler: createSampler(options.sampleRatio),
+    spanProcessors,
+    textMapPropagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+    instrumentations: options.instrumentations ?? defaultInstrumentations(),
+    // Metrics are scraped from prom-client and logs go to stdout (winston); without these empty lists the SDK
+    // would add OTLP metric and log exporters from its defaults.
+    metricReaders: [],
+    logRecordProcessors: [],
+  });
+  sdk.start();
+  current = { shutdown: () => sdk.shutdown() };
+  return current;
+}
+
+/** Reads the standard OTEL_* variables; a bad value throws a ConfigError with one readable line. */
+export function telemetryOptionsFromEnv(
+  source: Record<string, string | undefined> = process.env,
+): TelemetryOptions {
+  const cfg = parseConfig(OTEL_ENV, source);
+  return {
+    serviceName: cfg.OTEL_SERVICE_NAME,
+    serviceVersion: cfg.OTEL_SERVICE_VERSION,
+    sampleRatio: cfg.OTEL_TRACES_SAMPLER_ARG,
+    protocol: cfg.OTEL_EXPORTER_OTLP_PROTOCOL,
+    exportEnabled:
+      !cfg.OTEL_SDK_DISABLED &&
+      (cfg.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || cfg.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
+  };
+}
+
+/** The handle started by the `--import @obsdemo/telemetry/register` preload, if any. */
+export function currentTelemetry(): Telemetry | undefined {
+  return current;
+}

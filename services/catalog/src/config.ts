@@ -1,0 +1,42 @@
+import { env } from '@obsdemo/telemetry';
+import { z } from 'zod';
+
+export const CatalogConfigSchema = z.object({
+  CATALOG_PORT: env.port(8000),
+  /** All interfaces in a container; tests and local runs pass 127.0.0.1. */
+  CATALOG_HOST: env.string('0.0.0.0'),
+  DB_HOST: env.string('127.0.0.1'),
+  DB_PORT: env.port(5432),
+  DB_NAME: env.string('catalog'),
+  DB_USER: env.string('catalog'),
+  /** Required: there is no default password. */
+  DB_PASSWORD: z.string().min(1, 'a non-empty password (there is no default)'),
+  DB_POOL_MIN: env.int(0, 0, 100),
+  DB_POOL_MAX: env.int(10, 1, 100),
+  DB_POOL_ACQUIRE_MS: env.int(10_000, 100, 120_000),
+  DB_POOL_IDLE_MS: env.int(10_000, 100, 600_000),
+  NATS_URL: env.string('nats://127.0.0.1:4222'),
+  OUTBOX_POLL_MS: env.int(500, 10, 60_000),
+  OUTBOX_BATCH_SIZE: env.int(100, 1, 1000),
+  OUTBOX_PUBLISH_TIMEOUT_MS: env.int(2000, 100, 60_000),
+  CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as EUR')
+    .default('EUR'),
+  BODY_LIMIT_BYTES: env.int(100 * 1024, 1024, 10 * 1024 * 1024),
+  SLOW_DELAY_MS: env.int(2000, 0, 60_000),
+  ERROR_RATE: env.ratio(0.5),
+  FAULT_LATENCY_MS: env.int(0, 0, 60_000),
+  FAULT_LATENCY_PERCENT: env.int(0, 0, 100),
+  FAULT_ERROR_PERCENT: env.int(0, 0, 100),
+  SHUTDOWN_DRAIN_MS: env.int(10_000, 0, 120_000),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], 'one of error, warn, info, debug').default('info'),
+});
+
+export type CatalogConfig = z.infer<typeof CatalogConfigSchema>;
+
+/** What /info shows: the effective settings, never credentials. */
+export function configSummary(config: CatalogConfig): Record<string, unknown> {
+  const { DB_PASSWORD: _secret, ...rest } = config;
+  return rest;
+}

@@ -1,0 +1,19 @@
+import { HttpError } from '@obsdemo/telemetry';
+
+export class UnknownProductError extends HttpError {
+  constructor(readonly productIds: number[]) {
+    super(422, 'unknown_product', `unknown product id(s): ${productIds.join(', ')}`, { productIds });
+  }
+}
+
+export class InsufficientStockError extends HttpError {
+  constructor(readonly shortages: { productId: number; requested: number; available: number }[]) {
+    super(409, 'insufficient_stock', 'not enough stock for some items', { shortages });
+  }
+}
+
+export class InjectedFaultError extends HttpError {
+  constructor(message: string) {
+    super(503, 'injected_fault', message);
+  }
+}

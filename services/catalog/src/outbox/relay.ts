@@ -1,0 +1,209 @@
+import { ORDERS_STREAM, ORDERS_SUBJECTS } from '@obsdemo/contracts';
+import { deserializeContext, publishWithTrace, type Logger } from '@obsdemo/telemetry';
+import { connect, nanos, type JetStreamClient, type NatsConnection } from 'nats';
+import { Counter, type OpenMetricsContentType, type Registry } from 'prom-client';
+import { QueryTypes, type Sequelize } from 'sequelize';
+
+export interface RelayOptions {
+  sequelize: Sequelize;
+  natsUrl: string;
+  logger: Logger;
+  registry: Registry<OpenMetricsContentType>;
+  pollMs: number;
+  batchSize: number;
+  publishTimeoutMs: number;
+  /** Name shown in NATS monitoring. */
+  clientName?: string;
+}
+
+interface PendingRow {
+  id: string;
+  msg_id: string;
+  subject: string;
+  payload: unknown;
+  trace_context: Record<string, string>;
+}
+
+/**
+ * A relay that dies between JetStream's ack and its own commit leaves the row pending; whichever relay runs next
+ * re-sends it, and JetStream drops the copy if it arrives within this window.
+ */
+const DUPLICATE_WINDOW_MS = 60 * 60 * 1000;
+
+/**
+ * Moves committed outbox rows to JetStream. Rows are claimed with FOR UPDATE SKIP LOCKED, so several replicas
+ * never publish the same row at once; a row is marked sent only after JetStream acknowledged it, and
+ * `Nats-Msg-Id` = order id makes a re-publish after a crash between ack and commit a no-op.
+ */
+export class OutboxRelay {
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private streamReady = false;
+  private stopped = false;
+  /** Ends the current sleep early. */
+  private interrupt: (() => void) | undefined;
+  /** Whether notify() may end the current sleep (not during an error backoff). */
+  private wakeable = false;
+  /** A notify() that arrived while a batch was running; the loop then skips its next poll sleep. */
+  private woken = false;
+  private loop: Promise<void> | undefined;
+  private readonly published: Counter<'subject' | 'outcome'>;
+
+  constructor(private readonly options: RelayOptions) {
+    this.published = new Counter({
+      name: 'outbox_events_published_total',
+      help: 'Outbox events handed to JetStream, by subject and outcome (published, duplicate, failed).',
+      labelNames: ['subject', 'outcome'],
+      registers: [options.registry],
+    });
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Publish now rather than at the next poll. */
+  notify(): void {
+    if (!this.interrupt) this.woken = true;
+    else if (this.wakeable) this.interrupt();
+  }
+
+  get connected(): boolean {
+    return this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.interrupt?.();
+    await this.loop;
+    // Every publish already awaited its ack, so there is nothing to flush; drain() could wait on a dead server.
+    await this.nc?.close().catch(() => undefined);
+  }
+
+  private async sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.stopped) return;
+    if (wakeable && this.woken) {
+      this.woken = false;
+      return;
+    }
+    this.wakeable = wakeable;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.interrupt = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.interrupt = undefined;
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = this.options.pollMs;
+    while (!this.stopped) {
+      try {
+        const js = await this.jetstream();
+        while (!this.stopped && (await this.relayBatch(js)) === this.options.batchSize);
+        backoffMs = this.options.pollMs;
+        await this.sleep(this.options.pollMs, true);
+      } catch (error) {
+        // A NATS server that came back with an empty store has no ORDERS stream: check it again next time.
+        this.streamReady = false;
+        this.options.logger.warn('outbox relay will retry', {
+          err: (error as Error).message,
+          retryInMs: backoffMs,
+        });
+        await this.sleep(backoffMs, false);
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+      }
+    }
+  }
+
+  private async jetstream(): Promise<JetStreamClient> {
+    if (!this.nc || this.nc.isClosed()) {
+      // Reconnects forever once connected; only the first connection is retried by the loop.
+      this.nc = await connect({
+        servers: this.options.natsUrl,
+        name: this.options.clientName ?? 'catalog-outbox-relay',
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+      });
+      this.js = this.nc.jetstream();
+      this.streamReady = false;
+      this.options.logger.info('outbox relay connected to NATS');
+    }
+    if (!this.streamReady) {
+      const jsm = await this.nc.jetstreamManager();
+      await jsm.streams.info(ORDERS_STREAM).catch(async () => {
+        await jsm.streams.add({
+          name: ORDERS_STREAM,
+          subjects: [...ORDERS_SUBJECTS],
+          duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+        });
+      });
+      this.streamReady = true;
+    }
+    return this.js ?? this.nc.jetstream();
+  }
+
+  /**
+   * Publishes one batch; returns how many rows it claimed. A publish failure still commits the rows sent before
+   * it (and the failed row's attempt count), then throws so the loop backs off.
+   */
+  async relayBatch(js: JetStreamClient): Promise<number> {
+    const { sequelize, batchSize, publishTimeoutMs } = this.options;
+    const outcome = await sequelize.transaction(async (transaction) => {
+      const rows = await sequelize.query<PendingRow>(
+        `SELECT id, msg_id, subject, payload, trace_context FROM outbox
+         WHERE sent_at IS NULL ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED`,
+        { replacements: { limit: batchSize }, type: QueryTypes.SELECT, transaction },
+      );
+      const sent: string[] = [];
+      let failure: Error | undefined;
+      for (const row of rows) {
+        try {
+          const ack = await publishWithTrace(
+            js,
+            row.subject,
+            new TextEncoder().encode(JSON.stringify(row.payload)),
+            {
+              msgId: row.msg_id,
+              parent: deserializeContext(row.trace_context),
+              timeoutMs: publishTimeoutMs,
+            },
+          );
+          this.published.inc({ subject: row.subject, outcome: ack.duplicate ? 'duplicate' : 'published' });
+          sent.push(row.id);
+        } catch (error) {
+          this.published.inc({ subject: row.subject, outcome: 'failed' });
+          failure = error as Error;
+          await sequelize.query(
+            'UPDATE outbox SET attempts = attempts + 1, last_error = :err WHERE id = :id',
+            {
+              replacements: { id: row.id, err: failure.message.slice(0, 500) },
+              transaction,
+            },
+          );
+          break;
+        }
+      }
+      if (sent.length > 0) {
+        await sequelize.query('UPDATE outbox SET sent_at = now(), last_error = NULL WHERE id IN (:ids)', {
+          replacements: { ids: sent },
+          transaction,
+        });
+      }
+      return { claimed: rows.length, failure };
+    });
+    if (outcome.failure) throw outcome.failure;
+    return outcome.claimed;
+  }
+
+  /** Rows not yet in the stream, for tests and /info. */
+  async pending(): Promise<number> {
+    const [row] = await this.options.sequelize.query<{ n: string }>(
+      'SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL',
+      { type: QueryTypes.SELECT },
+    );
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,19 @@
+import { parseRequest } from '@obsdemo/telemetry';
+import { Router, type RequestHandler } from 'express';
+import { IdParams, NewProduct, ProductListQuery } from '../schemas.js';
+import type { ProductService } from '../services/products.js';
+
+/** `jsonBody` runs after routing so even malformed bodies are counted under their route template. */
+export function productRoutes(products: ProductService, jsonBody: RequestHandler): Router {
+  const router = Router();
+  router.get('/products', async (req, res) => {
+    res.json(await products.list(parseRequest(ProductListQuery, req.query, 'query')));
+  });
+  router.get('/products/:id', async (req, res) => {
+    res.json(await products.get(parseRequest(IdParams, req.params, 'params').id));
+  });
+  router.post('/products', jsonBody, async (req, res) => {
+    res.status(201).json(await products.create(parseRequest(NewProduct, req.body, 'body')));
+  });
+  return router;
+}

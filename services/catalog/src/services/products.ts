@@ -1,0 +1,66 @@
+import { ConflictError, NotFoundError } from '@obsdemo/telemetry';
+import { UniqueConstraintError } from 'sequelize';
+import type { Models, ProductRow } from '../db/models.js';
+import { fromCents, toCents } from '../domain/pricing.js';
+import type { NewProduct, Product } from '../schemas.js';
+
+export function toProduct(row: ProductRow): Product {
+  return {
+    id: row.id,
+    sku: row.sku,
+    name: row.name,
+    description: row.description,
+    category: row.category,
+    price: fromCents(row.priceCents),
+    stock: row.stock,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+const plain = (m: { get(options: { plain: true }): ProductRow }): ProductRow => m.get({ plain: true });
+
+export function productService(models: Pick<Models, 'Product'>) {
+  const { Product } = models;
+  return {
+    async list(query: { page: number; pageSize: number; category?: string | undefined }) {
+      const { rows, count } = await Product.findAndCountAll({
+        where: query.category === undefined ? {} : { category: query.category },
+        order: [['id', 'ASC']],
+        limit: query.pageSize,
+        offset: (query.page - 1) * query.pageSize,
+      });
+      return {
+        items: rows.map((r) => toProduct(plain(r))),
+        page: query.page,
+        pageSize: query.pageSize,
+        total: count,
+      };
+    },
+
+    async get(id: number): Promise<Product> {
+      const row = await Product.findByPk(id);
+      if (!row) throw new NotFoundError(`product ${id} not found`);
+      return toProduct(plain(row));
+    },
+
+    async create(input: NewProduct): Promise<Product> {
+      try {
+        const row = await Product.create({
+          sku: input.sku,
+          name: input.name,
+          description: input.description,
+          category: input.category,
+          priceCents: toCents(input.price),
+          stock: input.stock,
+        });
+        return toProduct(plain(row));
+      } catch (error) {
+        if (error instanceof UniqueConstraintError)
+          throw new ConflictError(`sku ${input.sku} already exists`);
+        throw error;
+      }
+    },
+  };
+}
+
+export type ProductService = ReturnType<typeof productService>;

@@ -1,0 +1,147 @@
+import { ORDERS_STREAM } from '@obsdemo/contracts';
+import { createLogger, parseConfig } from '@obsdemo/telemetry';
+import { startNats, startPostgres, type NatsServer, type PostgresServer } from '@obsdemo/testenv';
+import { connect, type NatsConnection, type StoredMsg } from 'nats';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { PassThrough } from 'node:stream';
+import { CatalogConfigSchema, type CatalogConfig } from '../../src/config.js';
+import { buildCatalog, type Catalog } from '../../src/wiring.js';
+
+export interface Dataplane {
+  pg: PostgresServer;
+  nats: NatsServer;
+  stop(): Promise<void>;
+}
+
+export async function startDataplane(): Promise<Dataplane> {
+  const pg = await startPostgres();
+  const nats = await startNats().catch(async (error: unknown) => {
+    await pg.stop();
+    throw error;
+  });
+  return {
+    pg,
+    nats,
+    async stop() {
+      await nats.dispose();
+      await pg.stop();
+    },
+  };
+}
+
+/** The env a deployment would pass, pointed at the test's own Postgres database and NATS. */
+export function catalogEnv(
+  dp: Dataplane,
+  database: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    CATALOG_HOST: '127.0.0.1',
+    CATALOG_PORT: '8000',
+    DB_HOST: dp.pg.host,
+    DB_PORT: String(dp.pg.port),
+    DB_NAME: database,
+    DB_USER: dp.pg.user,
+    DB_PASSWORD: dp.pg.password,
+    NATS_URL: dp.nats.url,
+    OUTBOX_POLL_MS: '100',
+    OUTBOX_PUBLISH_TIMEOUT_MS: '500',
+    BODY_LIMIT_BYTES: '4096',
+    ...extra,
+  };
+}
+
+export interface RunningCatalog extends Catalog {
+  url: string;
+  config: CatalogConfig;
+  close(): Promise<void>;
+}
+
+/** The real service in-process, listening on a free loopback port. */
+export async function startCatalog(
+  env: Record<string, string>,
+  random?: () => number,
+): Promise<RunningCatalog> {
+  const config = parseConfig(CatalogConfigSchema, env);
+  const catalog = await buildCatalog(config, {
+    version: 'test',
+    logger: createLogger({ service: 'catalog', stream: new PassThrough(), level: 'error' }),
+    random,
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = catalog.app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...catalog,
+    config,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await new Promise((resolve) => server.close(resolve));
+      await catalog.relay.stop();
+      await catalog.db.close();
+    },
+  };
+}
+
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await probe();
+      if (accept(last)) return last;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(
+    `${what}: not reached; last value ${JSON.stringify(last)}; last error ${String(lastError)}`,
+  );
+}
+
+/** Every message currently in the ORDERS stream, read by sequence. */
+export async function streamMessages(natsUrl: string): Promise<StoredMsg[]> {
+  const nc: NatsConnection = await connect({ servers: natsUrl });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.streams.info(ORDERS_STREAM);
+    const messages: StoredMsg[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      messages.push(await jsm.streams.getMessage(ORDERS_STREAM, { seq }));
+    }
+    return messages;
+  } finally {
+    await nc.close();
+  }
+}
+
+export async function request(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new Error(`${method} ${path}: status ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
+  }
+  return { status: res.status, body: parsed };
+}

@@ -1,0 +1,137 @@
+import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
+import { freePort, ManagedProcess, waitUntilReady } from '@obsdemo/testenv';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  catalogEnv,
+  eventually,
+  request,
+  startDataplane,
+  streamMessages,
+  type Dataplane,
+} from './harness.js';
+import { SPAN_KIND, startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+
+const catalogDir = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = join(catalogDir, '..', '..');
+
+let dp: Dataplane;
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let proc: ManagedProcess;
+let base: string;
+let logDir: string;
+
+beforeAll(async () => {
+  // The test runs the compiled service exactly as the container does, so make sure dist/ is current.
+  execFileSync(
+    process.execPath,
+    [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-b', join(catalogDir, 'tsconfig.json')],
+    {
+      stdio: 'inherit',
+    },
+  );
+  dp = await startDataplane();
+  await dp.pg.createDatabase('catalog_trace');
+  receiver = await startOtlpReceiver();
+  logDir = mkdtempSync(join(tmpdir(), 'obsdemo-catalog-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  proc = ManagedProcess.start({
+    name: 'catalog',
+    command: process.execPath,
+    args: ['--import', '@obsdemo/telemetry/register', 'dist/main.js'],
+    cwd: catalogDir,
+    logFile: join(logDir, 'catalog.log'),
+    env: {
+      PATH: process.env['PATH'],
+      ...catalogEnv(dp, 'catalog_trace', { CATALOG_PORT: String(port) }),
+      OTEL_SERVICE_NAME: 'catalog',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_TRACES_SAMPLER_ARG: '1',
+    },
+  });
+  await waitUntilReady(proc, 'serving /ready', async () => (await fetch(`${base}/ready`)).ok);
+});
+
+afterAll(async () => {
+  const exit = await proc?.stop();
+  await receiver?.close();
+  await dp?.stop();
+  if (logDir) rmSync(logDir, { recursive: true, force: true });
+  // Graceful shutdown is part of the contract: SIGTERM must end in exit code 0.
+  expect(exit).toEqual({ code: 0, signal: null });
+});
+
+function ancestors(span: ReceivedSpan, all: ReceivedSpan[]): ReceivedSpan[] {
+  const chain: ReceivedSpan[] = [];
+  let current: ReceivedSpan | undefined = span;
+  while (current?.parentSpanId) {
+    const parentId: string = current.parentSpanId;
+    current = all.find((s) => s.spanId === parentId && s.traceId === span.traceId);
+    if (current) chain.push(current);
+  }
+  return chain;
+}
+
+describe('tracing of the real catalog process', () => {
+  it('links POST /orders → pg spans → relay PRODUCER span, carries it in NATS headers, logs and exemplars', async () => {
+    const res = await request(base, 'POST', '/orders', {
+      customer: 'trace@example.com',
+      items: [{ productId: 1, quantity: 1 }],
+    });
+    expect(res.status).toBe(201);
+    const orderId = String(res.body['id']);
+
+    const spans = await eventually(
+      'server, pg and producer spans exported',
+      async () => receiver.spans,
+      (all) =>
+        all.some((s) => s.kind === SPAN_KIND.PRODUCER && s.attributes['messaging.message.id'] === orderId),
+    );
+    const producer = spans.find(
+      (s) => s.kind === SPAN_KIND.PRODUCER && s.attributes['messaging.message.id'] === orderId,
+    )!;
+    const trace = spans.filter((s) => s.traceId === producer.traceId);
+
+    const server = trace.find((s) => s.kind === SPAN_KIND.SERVER);
+    expect(server).toBeDefined();
+    expect(server!.service).toBe('catalog');
+    expect(server!.attributes['http.route']).toBe('/orders');
+
+    const express = trace.filter((s) => s.attributes['express.type'] !== undefined);
+    expect(express.length).toBeGreaterThan(0);
+
+    const pg = trace.filter(
+      (s) => s.kind === SPAN_KIND.CLIENT && s.attributes['db.system.name'] === 'postgresql',
+    );
+    const statements = pg.map((s) => String(s.attributes['db.query.text']));
+    expect(statements.some((q) => q.includes('INSERT INTO "orders"'))).toBe(true);
+    expect(statements.some((q) => q.includes('INSERT INTO "outbox"'))).toBe(true);
+    for (const span of pg) expect(ancestors(span, trace)).toContainEqual(server);
+
+    expect(producer.name).toBe('send orders.created');
+    expect(producer.attributes['messaging.destination.name']).toBe('orders.created');
+    expect(ancestors(producer, trace)).toContainEqual(server);
+
+    const [message] = (await streamMessages(dp.nats.url)).filter(
+      (m) => m.header.get('Nats-Msg-Id') === orderId,
+    );
+    expect(message?.header.get('traceparent')).toBe(`00-${producer.traceId}-${producer.spanId}-01`);
+
+    // The same trace id reaches the JSON log line and the latency exemplar, which is what Grafana links on.
+    const logLine = readFileSync(join(logDir, 'catalog.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l['message'] === 'order created' && String(l['orderId']) === orderId);
+    expect(logLine).toMatchObject({ service: 'catalog', level: 'info', trace_id: producer.traceId });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain(
+      `http_requests_total{method="POST",route="/orders",status="201",service="catalog"} 1 # {trace_id="${producer.traceId}"}`,
+    );
+  });
+});
