@@ -14,10 +14,10 @@ export PATH := $(NODE_BIN):$(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 NPM := npm
 
 # Tools built from Go modules under hack/tools/ (see docs/development.md).
-TOOLS := kubernetes etcd kwok helm
+TOOLS := kubernetes etcd kwok helm helm-unittest chart-testing
 
 # The test tiers that exist today; `make test` runs all of them.
-TEST_TIERS := test-unit test-integration
+TEST_TIERS := test-unit test-integration test-charts
 
 ##@ General
 
@@ -44,7 +44,7 @@ node_modules: package-lock.json package.json $(wildcard */package.json */*/packa
 	@touch node_modules
 
 .PHONY: tools
-tools: ## Build the pinned Kubernetes, etcd, kwok and helm binaries from Go modules into bin/ (cached).
+tools: ## Build the pinned Kubernetes, etcd, kwok, helm, helm-unittest and ct binaries from Go modules (cached).
 	@hack/tools/build.sh $(TOOLS)
 
 .PHONY: build
@@ -90,8 +90,8 @@ test-integration: node_modules tools build ## Integration tests on a real contro
 	$(NPM) run --silent test:integration
 
 .PHONY: test-charts
-test-charts: ## helm lint, helm-unittest, ct lint and installs into the local control plane.
-	@echo "make test-charts: not built yet (the Helm charts, issue 7)" >&2; exit 1
+test-charts: tools build ## helm lint, ct lint, helm-unittest, config checks and installs into a local control plane.
+	hack/test-charts-on-cluster.sh
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end telemetry checks on the embedded data plane.

@@ -1,0 +1,64 @@
+{{/* Chart name, overridable for vendoring under another name. */}}
+{{- define "prometheus.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name, capped at 63 characters because some Kubernetes name fields are DNS labels.
+The release name alone is used when it already contains the chart name, to avoid "demo-prometheus-prometheus".
+*/}}
+{{- define "prometheus.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "prometheus.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: immutable on StatefulSets, so they never include versions. */}}
+{{- define "prometheus.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "prometheus.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "prometheus.labels" -}}
+helm.sh/chart: {{ include "prometheus.chart" . }}
+{{ include "prometheus.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: metrics
+app.kubernetes.io/part-of: observability-demo
+{{- end }}
+
+{{- define "prometheus.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "prometheus.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Explicit .Values.resources wins; otherwise the sizes of the selected profile. */}}
+{{- define "prometheus.resources" -}}
+{{- $small := dict "requests" (dict "cpu" "100m" "memory" "256Mi") "limits" (dict "memory" "768Mi") }}
+{{- $standard := dict "requests" (dict "cpu" "250m" "memory" "1Gi") "limits" (dict "memory" "2Gi") }}
+{{- toYaml (default (get (dict "small" $small "standard" $standard) .Values.profile) .Values.resources) }}
+{{- end }}
+
+{{/* Namespaces whose pods are discovered: the release namespace unless a list is given. */}}
+{{- define "prometheus.discoveryNamespaces" -}}
+{{- toJson (default (list .Release.Namespace) .Values.discovery.namespaces) }}
+{{- end }}
+
+{{- define "prometheus.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | toString) }}
+{{- end }}
