@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/test/**/*.ts', '**/src/cli.ts', 'hack/**/*.ts', 'bench/**/*.ts', '*.js'],
+    files: ['**/test/**/*.ts', '**/src/cli.ts', 'hack/**/*.ts', 'hack/**/*.mjs', 'bench/**/*.ts', '*.js'],
     rules: { 'no-console': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );

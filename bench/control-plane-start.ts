@@ -14,4 +14,6 @@ for (let i = 0; i < runs; i++) {
 const sorted = [...times].sort((a, b) => a - b);
 const median = sorted[Math.floor(sorted.length / 2)] ?? NaN;
 console.log(`control plane start-to-ready over ${runs} runs: ${times.map((t) => t.toFixed(1)).join(', ')} s`);
-console.log(`median ${median.toFixed(1)} s, min ${sorted[0]?.toFixed(1)} s, max ${sorted.at(-1)?.toFixed(1)} s`);
+console.log(
+  `median ${median.toFixed(1)} s, min ${sorted[0]?.toFixed(1)} s, max ${sorted.at(-1)?.toFixed(1)} s`,
+);
