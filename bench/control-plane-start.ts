@@ -1,7 +1,7 @@
 // Start-to-ready time of the local control plane: etcd, kube-apiserver, controller-manager, scheduler and kwok
 // started, /readyz answering, the default ServiceAccount present and the kwok node Ready.
 // Usage: node bench/control-plane-start.ts [runs]   (after `make tools build`)
-import { ControlPlane } from '../packages/testenv/dist/index.js';
+import { ControlPlane } from '@obsdemo/testenv';
 
 const runs = Number(process.argv[2] ?? 5);
 const times: number[] = [];
