@@ -1,0 +1,286 @@
+import {
+  ORDERS_STREAM,
+  ORDERS_SUBJECTS,
+  ORDER_CREATED_SUBJECT,
+  decodeOrderCreated,
+  type OrderCreated,
+} from '@obsdemo/contracts';
+import { withConsumerSpan, type Logger } from '@obsdemo/telemetry';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  connect,
+  nanos,
+  type Consumer,
+  type JsMsg,
+  type NatsConnection,
+} from 'nats';
+import { Counter, Gauge, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
+import { decideFailure, exhausted, type ParkReason, type RetryPolicy } from '../domain/delivery.js';
+import type { ParkInput, RecordOutcome } from '../services/invoices.js';
+
+export interface ConsumerOptions {
+  natsUrl: string;
+  durable: string;
+  batchSize: number;
+  ackWaitMs: number;
+  retry: RetryPolicy;
+  logger: Logger;
+  registry: Registry<OpenMetricsContentType>;
+  /** Writes the invoice; resolves only after the transaction committed. */
+  handle: (event: OrderCreated) => Promise<RecordOutcome>;
+  park: (input: ParkInput) => Promise<void>;
+  random?: () => number;
+}
+
+type Result = RecordOutcome | 'retried' | 'parked';
+
+/**
+ * Same stream definition as catalog's relay: whichever service starts first creates it. The hour-long duplicate
+ * window outlasts any outage the relay retries through.
+ */
+const STREAM_CONFIG = {
+  name: ORDERS_STREAM,
+  subjects: [...ORDERS_SUBJECTS],
+  duplicate_window: nanos(60 * 60 * 1000),
+};
+
+/** Shortest pull expiry JetStream accepts; it bounds how long stop() waits for an idle pull to return. */
+const PULL_EXPIRES_MS = 1000;
+
+function headerRecord(msg: JsMsg): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of msg.headers?.keys() ?? []) out[key] = msg.headers?.get(key) ?? '';
+  return out;
+}
+
+/**
+ * A JetStream durable pull consumer on orders.created. Each message is acked only after its invoice committed;
+ * temporary failures are nak'ed with a growing delay; messages that can never succeed, or have used up their
+ * deliveries, are parked in the database and acked. The server's own max_deliver is left unlimited so no
+ * message is ever dropped without a parked row.
+ */
+export class OrdersConsumer {
+  private nc: NatsConnection | undefined;
+  private consumer: Consumer | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private readonly consumed: Counter<'subject' | 'result'>;
+  private readonly parked: Counter<'reason'>;
+  private readonly duration: Histogram<'subject' | 'result'>;
+
+  constructor(private readonly options: ConsumerOptions) {
+    const registers = [options.registry];
+    this.consumed = new Counter({
+      name: 'messaging_messages_consumed_total',
+      help: 'Messages handled by the consumer, by subject and result (created, duplicate, retried, parked).',
+      labelNames: ['subject', 'result'],
+      registers,
+    });
+    this.parked = new Counter({
+      name: 'messaging_messages_parked_total',
+      help: 'Poison messages parked for a person to inspect, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'messaging_process_duration_seconds',
+      help: 'Time from receiving a message to acking, nak-ing or parking it.',
+      labelNames: ['subject', 'result'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    const info = () => this.consumer?.info().catch(() => undefined);
+    new Gauge({
+      name: 'messaging_consumer_lag',
+      help: 'Messages in the stream not yet delivered to the durable consumer (num_pending).',
+      labelNames: ['stream', 'consumer'],
+      registers,
+      async collect() {
+        const current = await info();
+        if (current) this.set({ stream: ORDERS_STREAM, consumer: options.durable }, current.num_pending);
+      },
+    });
+    new Gauge({
+      name: 'messaging_consumer_ack_pending',
+      help: 'Messages delivered to the durable consumer and not yet acknowledged.',
+      labelNames: ['stream', 'consumer'],
+      registers,
+      async collect() {
+        const current = await info();
+        if (current) this.set({ stream: ORDERS_STREAM, consumer: options.durable }, current.num_ack_pending);
+      },
+    });
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  get connected(): boolean {
+    return this.nc !== undefined && !this.nc.isClosed();
+  }
+
+  /** Round trip to the server, for readiness. */
+  async ping(): Promise<void> {
+    if (!this.nc || this.nc.isClosed()) throw new Error('not connected to NATS');
+    await this.nc.flush();
+  }
+
+  /** Stops pulling, lets the message in hand finish and ack, hands the rest of the batch back, then closes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.nc?.drain().catch(() => undefined);
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  private async run(): Promise<void> {
+    let backoffMs = 500;
+    while (!this.stopped) {
+      try {
+        const consumer = await this.connect();
+        await this.pull(consumer);
+        backoffMs = 500;
+      } catch (error) {
+        if (this.stopped) break;
+        this.options.logger.warn('consumer will retry', {
+          err: (error as Error).message,
+          retryInMs: backoffMs,
+        });
+        await this.sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 10_000);
+      }
+    }
+  }
+
+  private async connect(): Promise<Consumer> {
+    if (this.consumer && this.nc && !this.nc.isClosed()) return this.consumer;
+    const nc = await connect({
+      servers: this.options.natsUrl,
+      name: `invoices-${this.options.durable}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+    try {
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.info(ORDERS_STREAM).catch(async () => jsm.streams.add(STREAM_CONFIG));
+      const settings = { ack_wait: nanos(this.options.ackWaitMs), max_ack_pending: 1000 };
+      const existing = await jsm.consumers.info(ORDERS_STREAM, this.options.durable).catch(() => undefined);
+      if (existing) await jsm.consumers.update(ORDERS_STREAM, this.options.durable, settings);
+      else {
+        await jsm.consumers.add(ORDERS_STREAM, {
+          ...settings,
+          durable_name: this.options.durable,
+          ack_policy: AckPolicy.Explicit,
+          deliver_policy: DeliverPolicy.All,
+          filter_subject: ORDER_CREATED_SUBJECT,
+        });
+      }
+      this.consumer = await nc.jetstream().consumers.get(ORDERS_STREAM, this.options.durable);
+    } catch (error) {
+      await nc.close();
+      throw error;
+    }
+    this.nc = nc;
+    this.options.logger.info('consumer connected', { stream: ORDERS_STREAM, consumer: this.options.durable });
+    return this.consumer;
+  }
+
+  private async pull(consumer: Consumer): Promise<void> {
+    while (!this.stopped) {
+      const batch = await consumer.fetch({ max_messages: this.options.batchSize, expires: PULL_EXPIRES_MS });
+      for await (const msg of batch) {
+        // Handing the rest back at once beats making them wait out ack_wait.
+        if (this.stopped) msg.nak();
+        else await withConsumerSpan(msg, () => this.process(msg), { consumerGroup: this.options.durable });
+      }
+    }
+  }
+
+  /** Never throws: every path ends in ack, nak or park. */
+  private async process(msg: JsMsg): Promise<void> {
+    const started = process.hrtime.bigint();
+    const deliveries = msg.info.deliveryCount;
+    let result: Result;
+    try {
+      if (exhausted(deliveries, this.options.retry)) {
+        await this.parkMessage(
+          msg,
+          'max_attempts',
+          `delivered ${deliveries} times without being acknowledged`,
+        );
+        result = 'parked';
+      } else {
+        const event = decodeOrderCreated(msg.data);
+        trace.getActiveSpan()?.setAttribute('messaging.message.id', String(event.orderId));
+        result = await this.options.handle(event);
+        await msg.ackAck();
+      }
+    } catch (error) {
+      result = await this.fail(msg, error, deliveries);
+    }
+    const labels = { subject: msg.subject, result };
+    this.consumed.inc(labels);
+    this.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  private async fail(msg: JsMsg, error: unknown, deliveries: number): Promise<Result> {
+    const span = trace.getActiveSpan();
+    const message = error instanceof Error ? error.message : String(error);
+    span?.recordException(error instanceof Error ? error : new Error(message));
+    span?.setStatus({ code: SpanStatusCode.ERROR, message });
+    const decision = decideFailure(error, deliveries, this.options.retry, this.options.random);
+    if (decision.action === 'park') {
+      try {
+        await this.parkMessage(msg, decision.reason, message);
+        return 'parked';
+      } catch (parkError) {
+        this.options.logger.error('could not park message, will retry', {
+          err: (parkError as Error).message,
+          streamSequence: msg.seq,
+        });
+        msg.nak(this.options.retry.maxMs);
+        return 'retried';
+      }
+    }
+    this.options.logger.warn('message failed, will be redelivered', {
+      err: message,
+      streamSequence: msg.seq,
+      deliveries,
+      retryInMs: decision.delayMs,
+    });
+    msg.nak(decision.delayMs);
+    return 'retried';
+  }
+
+  private async parkMessage(msg: JsMsg, reason: ParkReason, error: string): Promise<void> {
+    await this.options.park({
+      stream: msg.info.stream,
+      streamSeq: msg.seq,
+      subject: msg.subject,
+      reason,
+      error,
+      deliveries: msg.info.deliveryCount,
+      payload: new TextDecoder().decode(msg.data),
+      headers: headerRecord(msg),
+    });
+    // Acked, not terminated: the parked row is the record, and an ack's receipt can be confirmed.
+    await msg.ackAck();
+    this.parked.inc({ reason });
+    this.options.logger.warn('message parked', { reason, err: error, streamSequence: msg.seq });
+  }
+}

@@ -1,0 +1,85 @@
+import {
+  createHttpMetrics,
+  createLogger,
+  createRegistry,
+  type HttpMetrics,
+  type Logger,
+} from '@obsdemo/telemetry';
+import type { Express } from 'express';
+import type { OpenMetricsContentType, Registry } from 'prom-client';
+import { createApp } from './app.js';
+import { configSummary, type InvoicesConfig } from './config.js';
+import { OrdersConsumer } from './consumer/orders-consumer.js';
+import { openDatabase, type Database } from './db/database.js';
+import { migrate } from './db/migrations.js';
+import { computeInvoice } from './domain/invoice.js';
+import { invoicesOpenApi } from './openapi.js';
+import { invoiceService } from './services/invoices.js';
+
+export interface Invoices {
+  app: Express;
+  db: Database;
+  consumer: OrdersConsumer;
+  logger: Logger;
+  registry: Registry<OpenMetricsContentType>;
+  metrics: HttpMetrics;
+}
+
+export interface InvoicesOptions {
+  version: string;
+  isShuttingDown?: () => boolean;
+  logger?: Logger;
+  random?: () => number;
+}
+
+/** Builds the whole service from validated config; shared by main.ts and the integration tests. */
+export async function buildInvoices(config: InvoicesConfig, options: InvoicesOptions): Promise<Invoices> {
+  const logger = options.logger ?? createLogger({ service: 'invoices', level: config.LOG_LEVEL });
+  const registry = createRegistry('invoices');
+  const metrics = createHttpMetrics(registry);
+  const db = openDatabase(config, registry);
+  const applied = await migrate(db.sequelize);
+  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+  const invoices = invoiceService(db);
+  const consumer = new OrdersConsumer({
+    natsUrl: config.NATS_URL,
+    durable: config.CONSUMER_NAME,
+    batchSize: config.CONSUMER_BATCH_SIZE,
+    ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
+    retry: {
+      maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
+      baseMs: config.CONSUMER_RETRY_BASE_MS,
+      maxMs: config.CONSUMER_RETRY_MAX_MS,
+    },
+    logger,
+    registry,
+    handle: (event) =>
+      invoices.record(
+        computeInvoice(event, {
+          taxRate: config.INVOICE_TAX_RATE,
+          paymentTermsDays: config.INVOICE_PAYMENT_TERMS_DAYS,
+        }),
+      ),
+    park: (input) => invoices.park(input),
+    random: options.random,
+  });
+  const app = createApp({
+    logger,
+    metrics,
+    invoices,
+    // Without NATS this replica writes no invoices, so it should not count as ready.
+    checks: [
+      { name: 'postgres', check: db.ping },
+      { name: 'nats', check: () => consumer.ping() },
+    ],
+    info: () => ({
+      name: 'invoices',
+      version: options.version,
+      natsConnected: consumer.connected,
+      config: configSummary(config),
+    }),
+    openapi: invoicesOpenApi(options.version),
+    isShuttingDown: options.isShuttingDown ?? (() => false),
+  });
+  return { app, db, consumer, logger, registry, metrics };
+}

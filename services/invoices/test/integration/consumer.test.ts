@@ -1,0 +1,128 @@
+import { describe, it, expect, beforeEach, afterEach } from '@jest/globals';
+import {
+  ORDERS_STREAM,
+  ORDER_CREATED_SUBJECT,
+  encodeOrderCreated,
+  type OrderCreated,
+} from '@obsdemo/contracts';
+import { createLogger, createRegistry } from '@obsdemo/telemetry';
+import { startNats, type NatsServer } from '@obsdemo/testenv';
+import { connect, type NatsConnection } from 'nats';
+import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { OrdersConsumer, type ConsumerOptions } from '../../src/consumer/orders-consumer.js';
+import type { ParkInput } from '../../src/services/invoices.js';
+import { eventually } from './harness.js';
+
+let nats: NatsServer;
+let nc: NatsConnection;
+const consumers: OrdersConsumer[] = [];
+
+/** Each test gets its own server, so one test's messages never reach another test's consumer. */
+beforeEach(async () => {
+  nats = await startNats();
+  nc = await connect({ servers: nats.url });
+});
+
+afterEach(async () => {
+  for (const c of consumers.splice(0)) await c.stop();
+  await nc?.close();
+  await nats?.dispose();
+});
+
+async function start(durable: string, overrides: Partial<ConsumerOptions>): Promise<OrdersConsumer> {
+  const consumer = new OrdersConsumer({
+    natsUrl: nats.url,
+    durable,
+    batchSize: 10,
+    ackWaitMs: 5000,
+    retry: { maxAttempts: 3, baseMs: 20, maxMs: 100 },
+    logger: createLogger({ service: 'invoices', stream: new PassThrough(), level: 'error' }),
+    registry: createRegistry('invoices', { defaultMetrics: false }),
+    handle: async () => 'created',
+    park: async () => undefined,
+    ...overrides,
+  });
+  consumers.push(consumer);
+  consumer.start();
+  // The consumer creates the stream if it is missing; publishing before that would find no stream.
+  await eventually(
+    'consumer connected',
+    async () => consumer.connected,
+    (c) => c,
+  );
+  return consumer;
+}
+
+async function publish(orderId: number): Promise<void> {
+  const payload = encodeOrderCreated({
+    schemaVersion: 1,
+    eventId: randomUUID(),
+    orderId,
+    occurredAt: new Date().toISOString(),
+    customer: 'c',
+    items: [{ productId: 1, quantity: 1, unitPrice: 1 }],
+    total: 1,
+    currency: 'EUR',
+  });
+  await nc.jetstream().publish(ORDER_CREATED_SUBJECT, payload, { msgID: `${orderId}` });
+}
+
+async function drained(durable: string): Promise<boolean> {
+  const info = await (await nc.jetstreamManager()).consumers.info(ORDERS_STREAM, durable);
+  return info.num_pending === 0 && info.num_ack_pending === 0;
+}
+
+describe('OrdersConsumer against real JetStream', () => {
+  it('redelivers temporary failures with backoff and parks a message after its last allowed delivery', async () => {
+    const attempts = new Map<number, number>();
+    const parked: ParkInput[] = [];
+    await start('retry-test', {
+      handle: async (event: OrderCreated) => {
+        const n = (attempts.get(event.orderId) ?? 0) + 1;
+        attempts.set(event.orderId, n);
+        // Order 1 recovers on its third delivery; order 2 never does.
+        if (event.orderId === 2 || n < 3) throw new Error('database unavailable');
+        return 'created';
+      },
+      park: async (input) => {
+        parked.push(input);
+      },
+    });
+    await publish(1);
+    await publish(2);
+    await eventually(
+      'both messages settled',
+      () => drained('retry-test'),
+      (d) => d && parked.length === 1,
+    );
+    expect(attempts.get(1)).toBe(3);
+    expect(attempts.get(2)).toBe(3);
+    expect(parked).toHaveLength(1);
+    expect(parked[0]).toMatchObject({ reason: 'max_attempts', deliveries: 3, error: 'database unavailable' });
+    expect(JSON.parse(parked[0]?.payload ?? '{}')).toMatchObject({ orderId: 2 });
+  });
+
+  it('on stop, finishes and acks the message in hand before closing', async () => {
+    let release: () => void = () => undefined;
+    const handled: number[] = [];
+    let entered: () => void = () => undefined;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    const consumer = await start('stop-test', {
+      handle: async (event) => {
+        entered();
+        await new Promise<void>((resolve) => (release = resolve));
+        handled.push(event.orderId);
+        return 'created';
+      },
+    });
+    await publish(3);
+    await inHandler;
+    const stopping = consumer.stop();
+    release();
+    await stopping;
+    expect(handled).toEqual([3]);
+    expect(consumer.connected).toBe(false);
+    expect(await drained('stop-test')).toBe(true);
+  });
+});
