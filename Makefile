@@ -64,8 +64,8 @@ generate: node_modules ## Regenerate operator/src/api types from the CRD in crds
 	$(NPM) run --silent generate:api
 
 .PHONY: manifests
-manifests: ## Render manifests/install.yaml from the operator chart.
-	@echo "make manifests: not built yet (the operator chart and install manifests, issue 9)" >&2; exit 1
+manifests: tools ## Render manifests/install.yaml from the operator chart.
+	hack/render-install.sh manifests/install.yaml
 
 .PHONY: run
 run: ## Run the operator against the current kubeconfig.
