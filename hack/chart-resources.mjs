@@ -18,7 +18,7 @@ const memory = (q) => {
   return Number(m[1]) * (m[2] ? units[m[2]] : 1);
 };
 const mi = (bytes) => `${Math.round(bytes / 2 ** 20)}Mi`;
-const cores = (n) => (n === 0 ? "none" : `${Math.round(n * 1000)}m`);
+const cores = (n) => (n === 0 ? 'none' : `${Math.round(n * 1000)}m`);
 
 const rows = [];
 const total = { reqCpu: 0, reqMem: 0, limCpu: 0, limMem: 0 };
@@ -33,7 +33,10 @@ for (const chart of charts) {
     if (!o || !['Deployment', 'StatefulSet'].includes(o.kind)) continue;
     const replicas = o.spec.replicas ?? 1;
     const sum = { reqCpu: 0, reqMem: 0, limCpu: 0, limMem: 0 };
-    for (const c of [...(o.spec.template.spec.containers ?? []), ...(o.spec.template.spec.initContainers ?? [])]) {
+    for (const c of [
+      ...(o.spec.template.spec.containers ?? []),
+      ...(o.spec.template.spec.initContainers ?? []),
+    ]) {
       const r = c.resources ?? {};
       sum.reqCpu += cpu(r.requests?.cpu) * replicas;
       sum.reqMem += memory(r.requests?.memory) * replicas;
@@ -41,11 +44,17 @@ for (const chart of charts) {
       sum.limMem += memory(r.limits?.memory) * replicas;
     }
     for (const k of Object.keys(total)) total[k] += sum[k];
-    rows.push(`| ${chart} | ${o.kind}/${o.metadata.name} | ${replicas} | ${cores(sum.reqCpu)} | ${mi(sum.reqMem)} | ${cores(sum.limCpu)} | ${mi(sum.limMem)} |`);
+    rows.push(
+      `| ${chart} | ${o.kind}/${o.metadata.name} | ${replicas} | ${cores(sum.reqCpu)} | ${mi(sum.reqMem)} | ${cores(sum.limCpu)} | ${mi(sum.limMem)} |`,
+    );
   }
 }
-console.log(`Profile \`${profile}\`, every component enabled, default replicas (\`node hack/chart-resources.mjs ${profile}\`):\n`);
+console.log(
+  `Profile \`${profile}\`, every component enabled, default replicas (\`node hack/chart-resources.mjs ${profile}\`):\n`,
+);
 console.log('| chart | workload | replicas | CPU requests | memory requests | CPU limits | memory limits |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) console.log(r);
-console.log(`| **total** | | | **${cores(total.reqCpu)}** | **${mi(total.reqMem)}** | **${cores(total.limCpu)}** | **${mi(total.limMem)}** |`);
+console.log(
+  `| **total** | | | **${cores(total.reqCpu)}** | **${mi(total.reqMem)}** | **${cores(total.limCpu)}** | **${mi(total.limMem)}** |`,
+);
