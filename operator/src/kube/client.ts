@@ -1,6 +1,7 @@
-import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { request as httpRequest } from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient as HttpClient, isKubeApiError, type Query } from '../runtime/kube-client.js';
+
+export { KubeApiError, isKubeApiError } from '../runtime/kube-client.js';
 
 /** A reference to one object; `namespace` is ignored for cluster-scoped kinds. */
 export interface ObjectRef {
@@ -10,40 +11,10 @@ export interface ObjectRef {
   namespace?: string;
 }
 
-export interface Status {
-  kind?: string;
-  status?: string;
-  reason?: string;
-  message?: string;
-  code?: number;
-}
-
-/** An error answer of the apiserver, with its HTTP status and the Status object's reason and message. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason: string,
-    message: string,
-    readonly method: string,
-    readonly path: string,
-  ) {
-    super(`${method} ${path}: ${status} ${reason}: ${message}`);
-    this.name = 'KubeApiError';
-  }
-
-  get notFound(): boolean {
-    return this.status === 404;
-  }
-  get conflict(): boolean {
-    return this.status === 409;
-  }
-}
-
 export interface RequestOpts {
   body?: unknown;
   contentType?: string;
-  query?: Record<string, string | number | boolean | undefined>;
-  timeoutMs?: number;
+  query?: Query;
 }
 
 interface ResourceInfo {
@@ -51,37 +22,23 @@ interface ResourceInfo {
   namespaced: boolean;
 }
 
-function parseStatus(text: string): Status {
-  try {
-    return JSON.parse(text) as Status;
-  } catch {
-    return { message: text.slice(0, 500) };
-  }
-}
-
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * A small JSON client for the Kubernetes API. The operator works with plain JSON objects rendered by helm; the
- * typed models of @kubernetes/client-node serialize by TypeScript attribute names and drop fields they do not
- * know, so apply, list and delete go through here. Credentials come from the KubeConfig (client-node).
+ * The reconciler's view of the API: objects addressed by apiVersion/kind/name (resolved through discovery),
+ * server-side apply, reads that treat 404 as absent. HTTP, credentials and watches are the runtime's
+ * KubeClient; this layer adds what reconciling plain rendered JSON needs, and counts requests so tests can
+ * prove that an unchanged demo causes no writes.
  */
 export class KubeClient {
   private readonly resources = new Map<string, Promise<Map<string, ResourceInfo>>>();
-  /** Requests sent, by HTTP method: lets tests prove that an unchanged resource causes no writes. */
+  /** Requests sent, by HTTP method. */
   readonly requests = new Map<string, number>();
 
-  private constructor(
-    private readonly server: URL,
-    private readonly base: RequestOptions,
-  ) {}
+  constructor(readonly http: HttpClient) {}
 
   static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-    const opts: RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
-    return new KubeClient(new URL(cluster.server), opts);
+    return new KubeClient(new HttpClient(kc));
   }
 
   get writes(): number {
@@ -92,33 +49,7 @@ export class KubeClient {
 
   request<T>(method: string, path: string, opts: RequestOpts = {}): Promise<T> {
     this.requests.set(method, (this.requests.get(method) ?? 0) + 1);
-    const url = new URL(path, this.server);
-    for (const [k, v] of Object.entries(opts.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const headers: Record<string, string> = { accept: 'application/json', ...(this.base.headers as object) };
-    if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
-    return new Promise<T>((resolve, reject) => {
-      const req = send(url, { ...this.base, method, headers, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) {
-            resolve((text ? JSON.parse(text) : undefined) as T);
-            return;
-          }
-          const s = parseStatus(text);
-          reject(new KubeApiError(status, s.reason ?? 'Unknown', s.message ?? '', method, url.pathname));
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${url.pathname} timed out`)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return this.http.request<T>(method, path, opts);
   }
 
   /** The resource (plural) and scope of a kind, from API discovery; cached per group version. */
@@ -137,6 +68,7 @@ export class KubeClient {
               .map((r) => [r.kind, { plural: r.name, namespaced: r.namespaced }]),
           ),
       );
+      // A failed discovery (e.g. a CRD not established yet) is retried on the next call.
       pending.catch(() => this.resources.delete(apiVersion));
       this.resources.set(apiVersion, pending);
     }
@@ -146,12 +78,13 @@ export class KubeClient {
   }
 
   /** The URL path of a collection (no name) or of one object. */
-  async path(ref: Omit<ObjectRef, 'name'> & { name?: string }): Promise<string> {
+  async path(ref: Omit<ObjectRef, 'name'> & { name?: string | undefined }): Promise<string> {
     const { plural, namespaced } = await this.resource(ref.apiVersion, ref.kind);
     const group = ref.apiVersion.includes('/') ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
-    if (namespaced && !ref.namespace)
+    if (namespaced && !ref.namespace) {
       throw new Error(`${ref.kind} ${ref.name ?? ''} is namespaced: a namespace is required`);
-    const ns = namespaced ? `/namespaces/${ref.namespace}` : '';
+    }
+    const ns = namespaced ? `/namespaces/${encodeURIComponent(ref.namespace ?? '')}` : '';
     return `${group}${ns}/${plural}${ref.name ? `/${encodeURIComponent(ref.name)}` : ''}`;
   }
 
@@ -159,7 +92,7 @@ export class KubeClient {
     try {
       return await this.request<T>('GET', await this.path(ref));
     } catch (error) {
-      if (error instanceof KubeApiError && error.notFound) return undefined;
+      if (isKubeApiError(error, 404)) return undefined;
       throw error;
     }
   }
@@ -182,16 +115,16 @@ export class KubeClient {
   }
 
   /** Server-side apply: the object's fields become owned by `fieldManager`; `force` takes over conflicting fields. */
-  async apply<T extends ObjectRef & { metadata?: unknown }>(
-    obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
+  async apply<T>(
+    obj: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string | undefined } },
     fieldManager: string,
-    opts: { force?: boolean; subresource?: 'status'; dryRun?: boolean } = {},
+    opts: { force?: boolean; subresource?: 'status' } = {},
   ): Promise<T> {
     const path = await this.path({ ...obj, name: obj.metadata.name, namespace: obj.metadata.namespace });
     return this.request<T>('PATCH', opts.subresource ? `${path}/${opts.subresource}` : path, {
       body: obj,
       contentType: 'application/apply-patch+yaml',
-      query: { fieldManager, force: opts.force ?? true, dryRun: opts.dryRun ? 'All' : undefined },
+      query: { fieldManager, force: opts.force ?? true },
     });
   }
 
@@ -206,7 +139,7 @@ export class KubeClient {
       });
       return true;
     } catch (error) {
-      if (error instanceof KubeApiError && error.notFound) return false;
+      if (isKubeApiError(error, 404)) return false;
       throw error;
     }
   }

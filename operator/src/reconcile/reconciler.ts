@@ -6,7 +6,7 @@ import type {
   ObservabilityDemoStatus,
 } from '../api/index.js';
 import { API_VERSION, KIND, SERVICE_NAMES } from '../api/index.js';
-import { KubeApiError, type KubeClient, type ObjectRef } from '../kube/client.js';
+import { isKubeApiError, type KubeClient, type ObjectRef } from '../kube/client.js';
 import { canonicalJson, type HelmRenderer, type KubeObject } from '../render/helm-template.js';
 import { setConditions, type ObservedCondition } from './conditions.js';
 import { isSubset } from './drift.js';
@@ -231,7 +231,7 @@ export class DemoReconciler {
         });
       } catch (error) {
         // Another reconcile created it first: keep theirs.
-        if (!(error instanceof KubeApiError && error.conflict)) throw error;
+        if (!isKubeApiError(error, 409)) throw error;
       }
     }
   }

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { loadAll } from 'js-yaml';
+import { parseAllDocuments } from 'yaml';
 
 /** One Kubernetes object as `helm template` renders it: plain JSON, never a typed client model. */
 export interface KubeObject {
@@ -150,10 +150,16 @@ export class HelmRenderer {
   }
 }
 
-/** Splits a multi-document manifest into objects, dropping empty documents and filling in the namespace. */
+/**
+ * Splits a multi-document manifest into objects, dropping empty documents and filling in the namespace. Parsed as
+ * YAML 1.1, as the API server and kubectl do (sigs.k8s.io/yaml): `defaultMode: 0555` is octal, 365.
+ */
 export function parseManifests(text: string, namespace: string): KubeObject[] {
   const objects: KubeObject[] = [];
-  for (const doc of loadAll(text)) {
+  for (const parsed of parseAllDocuments(text, { version: '1.1' })) {
+    if (parsed.errors.length > 0)
+      throw new Error(`invalid YAML from helm: ${parsed.errors[0]?.message ?? ''}`);
+    const doc: unknown = parsed.toJS();
     if (doc === null || doc === undefined) continue;
     const obj = doc as KubeObject;
     if (

@@ -55,7 +55,9 @@ describe('install path', () => {
     );
     const installed = await kubectl('apply', '--server-side', '-f', 'manifests/install.yaml');
     expect(installed).toContain('deployment.apps/obsdemo-operator serverside-applied');
-    expect(installed).toContain('clusterrole.rbac.authorization.k8s.io/obsdemo-system-obsdemo-operator serverside-applied');
+    expect(installed).toContain(
+      'clusterrole.rbac.authorization.k8s.io/obsdemo-system-obsdemo-operator serverside-applied',
+    );
 
     for (const sample of ['minimal', 'full', 'external-backends', 'fault-scenario']) {
       const name = `${sample}-demo`;

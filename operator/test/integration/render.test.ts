@@ -104,3 +104,14 @@ describe('canonicalJson', () => {
     );
   });
 });
+
+describe('parseManifests', () => {
+  it('reads YAML 1.1 as the API server does: a leading-zero file mode is octal', async () => {
+    const { parseManifests } = await import('../../src/render/helm-template.js');
+    const [obj] = parseManifests(
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata: {}\nmode: 0555\n',
+      'ns',
+    );
+    expect(obj!.mode).toBe(0o555);
+  });
+});

@@ -19,6 +19,11 @@ export const CatalogConfigSchema = z.object({
   OUTBOX_POLL_MS: env.int(500, 10, 60_000),
   OUTBOX_BATCH_SIZE: env.int(100, 1, 1000),
   OUTBOX_PUBLISH_TIMEOUT_MS: env.int(2000, 100, 60_000),
+  /** Product read cache (CR spec.services.catalog.cache: enabled, maxEntries, ttlSeconds). */
+  CACHE_ENABLED: env.bool(true),
+  CACHE_MAX_ENTRIES: env.int(10_000, 1, 1_000_000),
+  /** Also the longest a replica serves a stale product when invalidations cannot reach it (NATS down). */
+  CACHE_TTL_SECONDS: env.int(60, 1, 86_400),
   CURRENCY: z
     .string()
     .regex(/^[A-Z]{3}$/, 'an ISO 4217 currency code such as EUR')

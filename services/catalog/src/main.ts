@@ -20,8 +20,10 @@ shutdown.installSignalHandlers();
 
 const catalog = await buildCatalog(config, { version, logger, isShuttingDown: shutdown.isShuttingDown });
 shutdown.register({ name: 'outbox-relay', close: () => catalog.relay.stop() });
+shutdown.register({ name: 'cache-invalidation', close: () => catalog.invalidations.stop() });
 shutdown.register({ name: 'postgres-pool', close: () => catalog.db.close() });
 catalog.relay.start();
+catalog.invalidations.start();
 server.on('request', catalog.app);
 server.listen(config.CATALOG_PORT, config.CATALOG_HOST, () => {
   logger.info('catalog listening', { host: config.CATALOG_HOST, port: config.CATALOG_PORT, version });

@@ -11,6 +11,7 @@ import {
   Product,
   ProductListQuery,
   ProductPage,
+  ProductUpdate,
   SlowQuery,
 } from './schemas.js';
 
@@ -35,6 +36,14 @@ const ROUTES: RouteDoc[] = [
     summary: 'Create a product',
     body: NewProduct,
     responses: { 201: { description: 'Created', schema: Product } },
+  },
+  {
+    method: 'patch',
+    path: '/products/:id',
+    summary: 'Change a product (not its sku); every catalog replica drops its cached copy',
+    params: IdParams,
+    body: ProductUpdate,
+    responses: { 200: { description: 'The changed product', schema: Product } },
   },
   {
     method: 'get',

@@ -29,26 +29,44 @@ export const ProductListQuery = z.strictObject({
 
 export const OrderListQuery = z.strictObject({ page, pageSize });
 
+/** At least one cent: a tiny positive float would round to 0 cents and break the row's price check. */
 const price = z
   .number()
-  .positive()
+  .min(0.01, 'at least 0.01')
   .max(1_000_000)
   .refine((v) => Math.abs(v * 100 - Math.round(v * 100)) < 1e-6, 'at most two decimal places');
 
+const productName = z.string().trim().min(1).max(200);
+const description = z.string().max(2000);
+const category = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[\p{L}\p{N} _-]+$/u, 'letters, digits, spaces, _ or -');
+const stock = z.number().int().min(0).max(1_000_000);
+
 export const NewProduct = z.strictObject({
   sku: z.string().regex(/^[A-Z0-9][A-Z0-9-]{2,31}$/, '3-32 upper-case letters, digits or -'),
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(2000).default(''),
-  category: z
-    .string()
-    .trim()
-    .min(1)
-    .max(64)
-    .regex(/^[\p{L}\p{N} _-]+$/u, 'letters, digits, spaces, _ or -'),
+  name: productName,
+  description: description.default(''),
+  category,
   price,
-  stock: z.number().int().min(0).max(1_000_000).default(0),
+  stock: stock.default(0),
 });
 export type NewProduct = z.infer<typeof NewProduct>;
+
+/** Every field but the sku (a product's identity) may change; an empty patch is a mistake worth a 400. */
+export const ProductUpdate = z
+  .strictObject({
+    name: productName.optional(),
+    description: description.optional(),
+    category: category.optional(),
+    price: price.optional(),
+    stock: stock.optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, 'at least one field to change');
+export type ProductUpdate = z.infer<typeof ProductUpdate>;
 
 export const OrderItemInput = z.strictObject({
   productId: z.number().int().positive().max(MAX_INT),

@@ -6,20 +6,27 @@ import {
   type Logger,
 } from '@obsdemo/telemetry';
 import type { Express } from 'express';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { OpenMetricsContentType, Registry } from 'prom-client';
 import { createApp } from './app.js';
+import { InvalidationBus } from './cache/invalidation.js';
+import { ReadCache } from './cache/read-cache.js';
 import { configSummary, type CatalogConfig } from './config.js';
 import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrations.js';
 import { catalogOpenApi } from './openapi.js';
 import { OutboxRelay } from './outbox/relay.js';
 import { orderService } from './services/orders.js';
+import { cachedProductService } from './services/cached-products.js';
 import { productService } from './services/products.js';
 
 export interface Catalog {
   app: Express;
   db: Database;
   relay: OutboxRelay;
+  cache: ReadCache;
+  invalidations: InvalidationBus;
   logger: Logger;
   registry: Registry<OpenMetricsContentType>;
   metrics: HttpMetrics;
@@ -49,16 +56,40 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
     batchSize: config.OUTBOX_BATCH_SIZE,
     publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
   });
+  const cache = new ReadCache({
+    name: 'catalog_products',
+    enabled: config.CACHE_ENABLED,
+    maxEntries: config.CACHE_MAX_ENTRIES,
+    ttlMs: config.CACHE_TTL_SECONDS * 1000,
+    registry,
+  });
+  const invalidations = new InvalidationBus({
+    natsUrl: config.NATS_URL,
+    // The pod name in Kubernetes; the suffix tells apart replicas sharing a host (and tests sharing a process).
+    replica: `${hostname()}-${randomUUID().slice(0, 8)}`,
+    cacheName: 'catalog_products',
+    target: cache,
+    logger,
+    registry,
+    subscribe: cache.enabled,
+  });
+  // Runs after the commit: evict here at once, then tell the other replicas (published even with the cache off,
+  // so replicas that still have it on during a config rollout stay correct).
+  const productsChanged = (ids: readonly number[]): void => {
+    cache.invalidateProducts(ids);
+    invalidations.publish(ids);
+  };
   const app = createApp({
     logger,
     metrics,
-    products: productService(db.models),
+    products: cachedProductService(productService(db.models, productsChanged), cache),
     orders: orderService({
       sequelize: db.sequelize,
       models: db.models,
       currency: config.CURRENCY,
       logger,
       onOutboxWrite: () => relay.notify(),
+      onProductsChanged: productsChanged,
     }),
     // NATS is deliberately not a readiness dependency: the outbox keeps taking orders through a NATS outage.
     checks: [{ name: 'postgres', check: db.ping }],
@@ -66,6 +97,7 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
       name: 'catalog',
       version: options.version,
       natsConnected: relay.connected,
+      cache: { enabled: cache.enabled, entries: cache.size, invalidationsConnected: invalidations.connected },
       config: configSummary(config),
     }),
     openapi: catalogOpenApi(options.version),
@@ -80,5 +112,5 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
     },
     random: options.random,
   });
-  return { app, db, relay, logger, registry, metrics };
+  return { app, db, relay, cache, invalidations, logger, registry, metrics };
 }

@@ -1,6 +1,6 @@
 import { parseRequest } from '@obsdemo/telemetry';
 import { Router, type RequestHandler } from 'express';
-import { IdParams, NewProduct, ProductListQuery } from '../schemas.js';
+import { IdParams, NewProduct, ProductListQuery, ProductUpdate } from '../schemas.js';
 import type { ProductService } from '../services/products.js';
 
 /** `jsonBody` runs after routing so even malformed bodies are counted under their route template. */
@@ -14,6 +14,10 @@ export function productRoutes(products: ProductService, jsonBody: RequestHandler
   });
   router.post('/products', jsonBody, async (req, res) => {
     res.status(201).json(await products.create(parseRequest(NewProduct, req.body, 'body')));
+  });
+  router.patch('/products/:id', jsonBody, async (req, res) => {
+    const { id } = parseRequest(IdParams, req.params, 'params');
+    res.json(await products.update(id, parseRequest(ProductUpdate, req.body, 'body')));
   });
   return router;
 }

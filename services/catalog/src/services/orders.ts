@@ -40,9 +40,18 @@ export interface OrderServiceDeps {
   logger: Logger;
   /** Called after a commit so the relay publishes now instead of at its next poll. */
   onOutboxWrite?: () => void;
+  /** Called after a commit with the products whose stock changed (cache invalidation). */
+  onProductsChanged?: (productIds: readonly number[]) => void;
 }
 
-export function orderService({ sequelize, models, currency, logger, onOutboxWrite }: OrderServiceDeps) {
+export function orderService({
+  sequelize,
+  models,
+  currency,
+  logger,
+  onOutboxWrite,
+  onProductsChanged,
+}: OrderServiceDeps) {
   const { Product, Order: Orders, OrderItem, Outbox } = models;
   return {
     /** Order, items, stock and the outbox event commit together or not at all. */
@@ -89,6 +98,7 @@ export function orderService({ sequelize, models, currency, logger, onOutboxWrit
         );
       });
       logger.info('order created', { orderId: order.id, total: order.total, items: order.items.length });
+      onProductsChanged?.(order.items.map((i) => i.productId));
       onOutboxWrite?.();
       return order;
     },

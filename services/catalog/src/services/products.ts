@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError } from '@obsdemo/telemetry';
 import { UniqueConstraintError } from 'sequelize';
 import type { Models, ProductRow } from '../db/models.js';
 import { fromCents, toCents } from '../domain/pricing.js';
-import type { NewProduct, Product } from '../schemas.js';
+import type { NewProduct, Product, ProductUpdate } from '../schemas.js';
 
 export function toProduct(row: ProductRow): Product {
   return {
@@ -19,7 +19,13 @@ export function toProduct(row: ProductRow): Product {
 
 const plain = (m: { get(options: { plain: true }): ProductRow }): ProductRow => m.get({ plain: true });
 
-export function productService(models: Pick<Models, 'Product'>) {
+/** Called after a product change is committed (local cache eviction and the cross-replica invalidation). */
+export type ProductsChanged = (productIds: readonly number[]) => void;
+
+export function productService(
+  models: Pick<Models, 'Product'>,
+  onChanged: ProductsChanged = () => undefined,
+) {
   const { Product } = models;
   return {
     async list(query: { page: number; pageSize: number; category?: string | undefined }) {
@@ -53,12 +59,31 @@ export function productService(models: Pick<Models, 'Product'>) {
           priceCents: toCents(input.price),
           stock: input.stock,
         });
-        return toProduct(plain(row));
+        const product = toProduct(plain(row));
+        onChanged([product.id]);
+        return product;
       } catch (error) {
         if (error instanceof UniqueConstraintError)
           throw new ConflictError(`sku ${input.sku} already exists`);
         throw error;
       }
+    },
+
+    async update(id: number, input: ProductUpdate): Promise<Product> {
+      const [count, rows] = await Product.update(
+        {
+          ...(input.name === undefined ? {} : { name: input.name }),
+          ...(input.description === undefined ? {} : { description: input.description }),
+          ...(input.category === undefined ? {} : { category: input.category }),
+          ...(input.price === undefined ? {} : { priceCents: toCents(input.price) }),
+          ...(input.stock === undefined ? {} : { stock: input.stock }),
+        },
+        { where: { id }, returning: true },
+      );
+      const [row] = rows;
+      if (count === 0 || !row) throw new NotFoundError(`product ${id} not found`);
+      onChanged([id]);
+      return toProduct(plain(row));
     },
   };
 }

@@ -68,6 +68,56 @@ describe('products', () => {
     expect((await get(`/products/${String(created.body['id'])}`)).body).toMatchObject(input);
     expect((await post('/products', input)).status).toBe(409);
   });
+
+  it('changes only the fields a PATCH names, and the next read shows it', async () => {
+    const before = (await get('/products/2')).body;
+    const res = await request(catalog.url, 'PATCH', '/products/2', { price: 7.5, stock: 42 });
+    expect(res).toEqual({ status: 200, body: { ...before, price: 7.5, stock: 42 } });
+    expect((await get('/products/2')).body).toEqual(res.body);
+    const page = (await get('/products?pageSize=100')).body['items'] as ProductView[];
+    expect(page.find((p) => p.id === 2)).toMatchObject({ price: 7.5, stock: 42 });
+  });
+
+  it('404s a PATCH of an unknown product', async () => {
+    expect(await request(catalog.url, 'PATCH', '/products/999999', { stock: 1 })).toEqual({
+      status: 404,
+      body: { error: 'not_found', message: 'product 999999 not found' },
+    });
+  });
+
+  it.each([
+    ['an empty patch', {}],
+    ['a new sku', { sku: 'NEW-SKU' }],
+    ['negative stock', { stock: -1 }],
+    ['a price with three decimals', { price: 1.234 }],
+    ['a positive price that rounds to 0 cents', { price: 1e-142 }],
+    ['an empty name', { name: ' ' }],
+  ])('answers a PATCH with %s with 400', async (_name, body) => {
+    const res = await request(catalog.url, 'PATCH', '/products/1', body);
+    expect(res.status).toBe(400);
+    expect(res.body['error']).toBe('validation_error');
+  });
+});
+
+describe('with the cache switched off', () => {
+  let uncached: RunningCatalog;
+
+  beforeAll(async () => {
+    uncached = await startCatalog(catalogEnv(dp, 'catalog_api', { CACHE_ENABLED: 'false' }));
+  });
+
+  afterAll(async () => {
+    await uncached?.close();
+  });
+
+  it('reads the database every time and records no cache lookups', async () => {
+    await request(uncached.url, 'GET', '/products/1');
+    await request(uncached.url, 'GET', '/products/1');
+    const metrics = await (await fetch(`${uncached.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/^cache_requests_total\{/m);
+    expect(metrics).toMatch(/^cache_entries\{cache="catalog_products",service="catalog"\} 0$/m);
+    expect((await request(uncached.url, 'GET', '/info')).body['cache']).toMatchObject({ enabled: false });
+  });
 });
 
 describe('orders', () => {
@@ -223,6 +273,7 @@ describe('operations endpoints', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
       ['/error', '/orders', '/orders/{id}', '/products', '/products/{id}', '/slow'].sort(),
     );
+    expect(Object.keys(doc.paths['/products/{id}'] ?? {}).sort()).toEqual(['get', 'patch']);
   });
 
   it('answers /slow after the requested delay', async () => {

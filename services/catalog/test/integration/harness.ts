@@ -73,6 +73,7 @@ export async function startCatalog(
     const s = catalog.app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const { port } = server.address() as AddressInfo;
+  catalog.invalidations.start();
   return {
     ...catalog,
     config,
@@ -80,6 +81,7 @@ export async function startCatalog(
     async close() {
       await new Promise((resolve) => server.close(resolve));
       await catalog.relay.stop();
+      await catalog.invalidations.stop();
       await catalog.db.close();
     },
   };

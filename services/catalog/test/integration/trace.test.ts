@@ -78,6 +78,26 @@ function ancestors(span: ReceivedSpan, all: ReceivedSpan[]): ReceivedSpan[] {
 }
 
 describe('tracing of the real catalog process', () => {
+  it('marks product reads with cache.hit: a miss first, then a hit', async () => {
+    const seen = async () => receiver.spans.filter((s) => s.attributes['cache.hit'] !== undefined);
+    const before = (await seen()).length;
+    for (let i = 0; i < 2; i++) expect((await request(base, 'GET', '/products/9')).status).toBe(200);
+    const marked = await eventually(
+      'two spans with cache.hit exported',
+      async () => (await seen()).slice(before),
+      (spans) => spans.length >= 2,
+    );
+    const byTrace = marked.map((span) => ({
+      hit: span.attributes['cache.hit'],
+      route: receiver.spans.find((s) => s.traceId === span.traceId && s.kind === SPAN_KIND.SERVER)
+        ?.attributes['http.route'],
+    }));
+    expect(byTrace).toEqual([
+      { hit: false, route: '/products/:id' },
+      { hit: true, route: '/products/:id' },
+    ]);
+  });
+
   it('links POST /orders → pg spans → relay PRODUCER span, carries it in NATS headers, logs and exemplars', async () => {
     const res = await request(base, 'POST', '/orders', {
       customer: 'trace@example.com',

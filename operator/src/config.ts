@@ -1,0 +1,37 @@
+import { hostname } from 'node:os';
+import { env } from '@obsdemo/telemetry';
+import { z } from 'zod';
+
+/** Go-style durations as the chart writes them (`10m`, `30s`, `1h`, `500ms`) → milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 30s, 10m or 1h')
+    .default(fallback)
+    .transform((v) => {
+      const [, n, unit] = /^(\d+)(ms|s|m|h)$/.exec(v) ?? [];
+      const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+      return Number(n) * factor;
+    });
+
+/** The operator's environment, as charts/obsdemo-operator sets it. */
+export const OperatorConfigSchema = z.object({
+  /** /healthz, /readyz and /metrics. */
+  OPERATOR_PORT: env.port(8081),
+  OPERATOR_HOST: env.string('0.0.0.0'),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], 'one of error, warn, info, debug').default('info'),
+  /** Empty: every namespace. */
+  WATCH_NAMESPACE: z.string().default(''),
+  RESYNC_PERIOD: duration('10m'),
+  MAX_CONCURRENT_RECONCILES: env.int(2, 1, 32),
+  LEADER_ELECT: env.bool(true),
+  LEADER_ELECTION_ID: env.string('obsdemo-operator'),
+  /** Where the Lease lives; the pod's namespace in a cluster. */
+  POD_NAMESPACE: env.string('default'),
+  POD_NAME: env.string(hostname()),
+  /** The helm binary and charts the operator renders with; the image sets both. */
+  HELM_BINARY: env.string('helm'),
+  CHARTS_DIR: env.string('/app/charts'),
+});
+
+export type OperatorConfig = z.infer<typeof OperatorConfigSchema>;

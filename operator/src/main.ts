@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, createRegistry, currentTelemetry, loadConfig } from '@obsdemo/telemetry';
+import { OperatorConfigSchema } from './config.js';
+import { startManager } from './manager.js';
+
+const config = loadConfig(OperatorConfigSchema);
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+const logger = createLogger({ service: 'obsdemo-operator', level: config.LOG_LEVEL });
+const kubeConfig = new KubeConfig();
+// In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config (`make run`).
+kubeConfig.loadFromDefault();
+
+const manager = await startManager(config, {
+  kubeConfig,
+  logger,
+  registry: createRegistry('obsdemo-operator'),
+});
+logger.info('obsdemo-operator running', { version });
+
+let stopping = false;
+const shutdown = async (signal: string) => {
+  if (stopping) return;
+  stopping = true;
+  logger.info('stopping', { signal });
+  await manager.stop();
+  await currentTelemetry()?.shutdown();
+  process.exit(0);
+};
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
+process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry, RegistryContentType } from 'prom-client';
+import { API_VERSION, PLURAL, type DefaultedObservabilityDemo } from './api/index.js';
+import type { OperatorConfig } from './config.js';
+import { KubeClient as ResourceClient } from './kube/client.js';
+import { HelmRenderer } from './render/helm-template.js';
+import { DemoReconciler, INSTANCE_LABEL } from './reconcile/reconciler.js';
+import { servicesValues } from './reconcile/services-values.js';
+import {
+  Controller,
+  EventRecorder,
+  Informer,
+  KubeClient,
+  KubeLeaseClient,
+  LeaderElector,
+  collectionPath,
+  objectKey,
+  informersSynced,
+  startHealthServer,
+  type KubeObject,
+  type ReadinessCheck,
+  type RuntimeLogger,
+} from './runtime/index.js';
+
+export interface ManagerDeps {
+  kubeConfig: KubeConfig;
+  logger: RuntimeLogger;
+  registry: Registry<RegistryContentType>;
+}
+
+export interface Manager {
+  readonly port: number;
+  readonly identity: string;
+  /** Stops reconciling, hands the Lease over, and closes everything. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Wires controller-runtime's pieces: informers on ObservabilityDemos and the workloads they own, a controller
+ * whose reconciler renders and applies the charts, Events, health and metrics, and leader election around it.
+ * Every replica keeps warm caches; only the leader runs the controller.
+ */
+export async function startManager(config: OperatorConfig, deps: ManagerDeps): Promise<Manager> {
+  const { logger, registry } = deps;
+  const identity = `${config.POD_NAME}_${randomBytes(3).toString('hex')}`;
+  const http = new KubeClient(deps.kubeConfig, { userAgent: 'obsdemo-operator' });
+  const version = await http.get<KubeObject & { gitVersion?: string }>('/version');
+  const renderer = new HelmRenderer({
+    helmBinary: config.HELM_BINARY,
+    chartsDir: config.CHARTS_DIR,
+    ...(version.gitVersion ? { kubeVersion: version.gitVersion } : {}),
+  });
+  const events = new EventRecorder(http, { reportingInstance: identity, logger });
+  const reconciler = new DemoReconciler({
+    client: new ResourceClient(http),
+    renderer,
+    servicesValues,
+    recordEvent: (demo: DefaultedObservabilityDemo, type, reason, message) =>
+      events.event(demo, type, reason, 'Reconcile', message),
+  });
+
+  const ns = config.WATCH_NAMESPACE || undefined;
+  const demos = new Informer(http, {
+    path: collectionPath(API_VERSION, PLURAL, ns),
+    resyncPeriodMs: config.RESYNC_PERIOD,
+    logger,
+  });
+  // Owned workloads carry the inventory label: a change to one (drift, a pod becoming ready) re-reconciles its demo.
+  const owned = ['deployments', 'statefulsets'].map(
+    (plural) =>
+      new Informer(http, {
+        path: collectionPath('apps/v1', plural, ns),
+        labelSelector: INSTANCE_LABEL,
+        logger,
+      }),
+  );
+  // One Controller per leadership term: a term that ends stops its workers (aborting in-flight reconciles), and
+  // the next term starts a fresh queue from the warm caches. The informers' handlers feed whichever is current.
+  let controller: Controller | undefined;
+  const enqueue = (key: string | undefined) => {
+    if (key !== undefined) controller?.enqueue(key);
+  };
+  demos.addEventHandler({
+    onAdd: (o) => enqueue(objectKey(o)),
+    onUpdate: (_old, o) => enqueue(objectKey(o)),
+    onDelete: (o) => enqueue(objectKey(o)),
+  });
+  const ownerKey = (obj: KubeObject) => {
+    const owner = obj.metadata?.labels?.[INSTANCE_LABEL];
+    return owner && obj.metadata?.namespace ? `${obj.metadata.namespace}/${owner}` : undefined;
+  };
+  for (const informer of owned) {
+    informer.addEventHandler({
+      onAdd: (o) => enqueue(ownerKey(o)),
+      onUpdate: (_old, o) => enqueue(ownerKey(o)),
+      onDelete: (o) => enqueue(ownerKey(o)),
+    });
+  }
+  const informers = [demos, ...owned];
+  for (const informer of informers) informer.start();
+
+  const lead = async (signal?: AbortSignal) => {
+    await Promise.all(informers.map((i) => i.waitForSync()));
+    if (signal?.aborted) return;
+    controller = new Controller({
+      name: 'observabilitydemo',
+      maxConcurrentReconciles: config.MAX_CONCURRENT_RECONCILES,
+      registry,
+      logger,
+      reconcile: async ({ namespace, name }) => {
+        if (namespace === undefined) return;
+        const result = await reconciler.reconcile(namespace, name);
+        return result.requeueAfter === undefined ? undefined : { requeueAfter: result.requeueAfter };
+      },
+    });
+    controller.start();
+    for (const demo of demos.store.list()) enqueue(objectKey(demo));
+  };
+  const follow = async () => {
+    const ending = controller;
+    controller = undefined;
+    await ending?.stop();
+  };
+
+  let stopping = false;
+  let elector: LeaderElector | undefined;
+  const readiness: Record<string, ReadinessCheck> = { informers: informersSynced(informers) };
+  let campaign: Promise<void> = Promise.resolve();
+  if (config.LEADER_ELECT) {
+    // client-go's elector ends when leadership is lost and controller-runtime then exits the process. Here the
+    // term's controller stops at once and the process campaigns again, so an apiserver outage longer than the
+    // renew deadline costs a new election, not a restart.
+    const lock = new KubeLeaseClient(http, config.POD_NAMESPACE, config.LEADER_ELECTION_ID);
+    campaign = (async () => {
+      while (!stopping) {
+        elector = new LeaderElector({
+          lock,
+          identity,
+          logger,
+          callbacks: {
+            onStartedLeading: (signal) => {
+              logger.info('became leader', { identity });
+              void lead(signal);
+            },
+            onStoppedLeading: (reason) => {
+              if (reason === 'lost')
+                logger.error('leadership lost: reconciling stops until it is regained', { identity });
+              void follow();
+            },
+            onNewLeader: (leader) => logger.info('leader observed', { leader }),
+          },
+        });
+        await elector.run();
+        await follow();
+      }
+    })();
+    // Leader and standby are both ready (a standby marked unready would stall rolling updates of the Deployment).
+    readiness.leaderElection = () => (stopping ? 'stopping' : true);
+  } else {
+    await lead();
+  }
+  const health = await startHealthServer(
+    { registry, readiness, logger },
+    config.OPERATOR_PORT,
+    config.OPERATOR_HOST,
+  );
+  logger.info('operator started', {
+    identity,
+    port: health.port,
+    watchNamespace: config.WATCH_NAMESPACE || '(all)',
+    leaderElection: config.LEADER_ELECT,
+    kubernetes: version.gitVersion,
+  });
+
+  return {
+    port: health.port,
+    identity,
+    async stop() {
+      stopping = true;
+      await elector?.stop();
+      await campaign;
+      await follow();
+      await Promise.all(informers.map((i) => i.stop()));
+      await events.flush();
+      await health.close();
+      await http.close();
+    },
+  };
+}

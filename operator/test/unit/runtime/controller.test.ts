@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { Registry } from 'prom-client';
+import { Controller, TerminalError } from '../../../src/runtime/controller.js';
+import type { ReconcileRequest, ReconcileResult } from '../../../src/runtime/controller.js';
+import { ItemExponentialFailureRateLimiter } from '../../../src/runtime/rate-limiter.js';
+
+beforeEach(() => {
+  jest.useFakeTimers();
+});
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+function controller(
+  reconcile: (r: ReconcileRequest) => Promise<ReconcileResult | undefined>,
+  registry = new Registry(),
+  workers = 1,
+) {
+  return new Controller({
+    name: 'demo',
+    reconcile,
+    registry,
+    maxConcurrentReconciles: workers,
+    rateLimiter: new ItemExponentialFailureRateLimiter(100, 1000),
+  });
+}
+
+describe('Controller (fake timers)', () => {
+  it('splits keys, and retries failures with per-key backoff until success', async () => {
+    const calls: { at: number; key: string; ns?: string; name: string }[] = [];
+    let failures = 3;
+    const registry = new Registry();
+    const c = controller(async (r) => {
+      calls.push({ at: Date.now(), key: r.key, name: r.name, ...(r.namespace ? { ns: r.namespace } : {}) });
+      if (failures-- > 0) throw new Error('apiserver said no');
+    }, registry);
+    const t0 = Date.now();
+    c.start();
+    c.enqueue('ns/a');
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(calls.map((c) => c.at - t0)).toEqual([0, 100, 300, 700]);
+    expect(calls[0]).toMatchObject({ key: 'ns/a', ns: 'ns', name: 'a' });
+    expect(c.queue.numRequeues('ns/a')).toBe(0);
+    const text = await registry.metrics();
+    expect(text).toContain('controller_runtime_reconcile_total{controller="demo",result="error"} 3');
+    expect(text).toContain('controller_runtime_reconcile_total{controller="demo",result="success"} 1');
+    expect(text).toContain('controller_runtime_reconcile_errors_total{controller="demo"} 3');
+    expect(text).toContain('controller_runtime_reconcile_time_seconds_count{controller="demo"} 4');
+    expect(text).toContain('controller_runtime_max_concurrent_reconciles{controller="demo"} 1');
+    expect(text).toContain('workqueue_retries_total{name="demo",controller="demo"} 3');
+    await c.stop();
+  });
+
+  it('does not retry a TerminalError', async () => {
+    let calls = 0;
+    const registry = new Registry();
+    const c = controller(async () => {
+      calls += 1;
+      throw new TerminalError('spec is invalid');
+    }, registry);
+    c.start();
+    c.enqueue('ns/bad');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(calls).toBe(1);
+    const text = await registry.metrics();
+    expect(text).toContain('controller_runtime_terminal_reconcile_errors_total{controller="demo"} 1');
+    expect(text).toContain('controller_runtime_reconcile_total{controller="demo",result="error"} 1');
+    await c.stop();
+  });
+
+  it('requeueAfter revisits the key after the delay; requeue uses the backoff', async () => {
+    const at: number[] = [];
+    const registry = new Registry();
+    const c = controller(async () => {
+      at.push(Date.now());
+      return at.length === 1 ? { requeueAfter: 5_000 } : at.length === 2 ? { requeue: true } : undefined;
+    }, registry);
+    const t0 = Date.now();
+    c.start();
+    c.enqueue('ns/a');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(at.map((t) => t - t0)).toEqual([0, 5_000, 5_100]);
+    const text = await registry.metrics();
+    expect(text).toContain('result="requeue_after"} 1');
+    expect(text).toContain('result="requeue"} 1');
+    expect(text).toContain('result="success"} 1');
+    await c.stop();
+  });
+
+  it('runs different keys concurrently up to the bound, never one key twice', async () => {
+    let active = 0;
+    let peak = 0;
+    const perKey = new Map<string, number>();
+    let perKeyPeak = 0;
+    const c = controller(
+      async (r) => {
+        active += 1;
+        perKey.set(r.key, (perKey.get(r.key) ?? 0) + 1);
+        peak = Math.max(peak, active);
+        perKeyPeak = Math.max(perKeyPeak, perKey.get(r.key) ?? 0);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        perKey.set(r.key, (perKey.get(r.key) ?? 1) - 1);
+        active -= 1;
+      },
+      new Registry(),
+      3,
+    );
+    c.start();
+    for (let i = 0; i < 10; i++) c.enqueue(`ns/k${i}`);
+    await jest.advanceTimersByTimeAsync(500);
+    c.enqueue('ns/k0'); // in flight: queued again once done, not run in parallel
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(peak).toBe(3);
+    expect(perKeyPeak).toBe(1);
+    await c.stop();
+  });
+
+  it('stop aborts the reconcilers signal, waits for them, and drops what is still queued', async () => {
+    const seen: string[] = [];
+    let signal: AbortSignal | undefined;
+    const c = controller(async (r) => {
+      seen.push(r.key);
+      signal = r.signal;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    });
+    c.start();
+    c.enqueue('ns/a');
+    c.enqueue('ns/b');
+    await jest.advanceTimersByTimeAsync(10);
+    let stopped = false;
+    const stopping = c.stop().then(() => (stopped = true));
+    expect(signal?.aborted).toBe(true);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(stopped).toBe(false);
+    await jest.advanceTimersByTimeAsync(500);
+    await stopping;
+    expect(seen).toEqual(['ns/a']);
+  });
+
+  it('opens one span per reconcile with the object attributes, recording failures', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter })] });
+    const c = new Controller({
+      name: 'demo',
+      tracer: provider.getTracer('obsdemo-operator'),
+      rateLimiter: new ItemExponentialFailureRateLimiter(60_000, 60_000),
+      reconcile: async ({ name }) => {
+        if (name === 'broken') throw new Error('cannot render');
+      },
+    });
+    c.start();
+    c.enqueue('ns/fine');
+    c.enqueue('ns/broken');
+    c.enqueue('cluster-scoped');
+    await jest.advanceTimersByTimeAsync(10);
+    await c.stop();
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name)).toEqual(['reconcile demo', 'reconcile demo', 'reconcile demo']);
+    const [fine, broken, clusterScoped] = spans;
+    expect(fine?.attributes).toMatchObject({
+      'k8s.namespace.name': 'ns',
+      'obsdemo.resource.name': 'fine',
+      'obsdemo.controller': 'demo',
+    });
+    expect(fine?.status.code).not.toBe(SpanStatusCode.ERROR);
+    expect(broken?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'cannot render' });
+    expect(broken?.events.map((e) => e.name)).toEqual(['exception']);
+    expect(clusterScoped?.attributes['k8s.namespace.name']).toBeUndefined();
+    expect(clusterScoped?.attributes['obsdemo.resource.name']).toBe('cluster-scoped');
+    await provider.shutdown();
+  });
+});

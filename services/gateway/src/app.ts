@@ -1,0 +1,65 @@
+import {
+  errorMiddleware,
+  notFoundHandler,
+  opsRouter,
+  redMiddleware,
+  type HttpMetrics,
+  type Logger,
+} from '@obsdemo/telemetry';
+import cors from 'cors';
+import express, { type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import { accessLog } from './http/access-log.js';
+import { requestId } from './http/request-id.js';
+import { upstreamErrorHandler } from './proxy/handler.js';
+
+export interface ProxyRoute {
+  /** Express path, also the `route` label. */
+  template: string;
+  /** auth → scope → rate limit → proxy, in that order. */
+  handlers: RequestHandler[];
+}
+
+export interface AppDeps {
+  logger: Logger;
+  metrics: HttpMetrics;
+  routes: ProxyRoute[];
+  info: () => Record<string, unknown>;
+  openapi: Record<string, unknown>;
+  isShuttingDown: () => boolean;
+  corsAllowedOrigins: string[];
+  trustProxyHops: number;
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  // req.ip (the rate-limit key for anonymous clients) honours X-Forwarded-For only from this many proxies.
+  app.set('trust proxy', deps.trustProxyHops);
+  app.use(redMiddleware(deps.metrics));
+  app.use(helmet());
+  app.use(requestId());
+  app.use(
+    opsRouter({
+      registry: deps.metrics.registry,
+      // Upstreams are deliberately not readiness checks: one failing upstream must not take the whole entry
+      // point out of the load balancer; its circuit breaker answers fast 503s instead (state in /info).
+      checks: [],
+      info: deps.info,
+      isShuttingDown: deps.isShuttingDown,
+    }),
+  );
+  app.get('/openapi.json', (_req, res) => {
+    res.json(deps.openapi);
+  });
+  if (deps.corsAllowedOrigins.length > 0) {
+    app.use(cors({ origin: deps.corsAllowedOrigins, exposedHeaders: ['x-request-id', 'Retry-After'] }));
+  }
+  app.use(accessLog(deps.logger));
+  for (const route of deps.routes) app.all(route.template, ...route.handlers);
+  app.use(notFoundHandler);
+  app.use(upstreamErrorHandler);
+  app.use(errorMiddleware(deps.logger));
+  return app;
+}

@@ -1,0 +1,50 @@
+import { describe, it, expect, beforeAll } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { buildServices } from './harness.js';
+
+beforeAll(() => {
+  buildServices();
+});
+
+function run(service: string, env: Record<string, string>) {
+  return spawnSync(process.execPath, ['--import', '@obsdemo/telemetry/register', 'dist/main.js'], {
+    cwd: fileURLToPath(new URL(`../../../${service}`, import.meta.url)),
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+}
+
+describe('start-up with bad configuration', () => {
+  it.each([
+    [
+      'gateway',
+      { AUTH_MODE: 'jwt' },
+      /^config error: JWT_SECRET must be valid: AUTH_MODE=jwt needs exactly one key source/,
+    ],
+    [
+      'gateway',
+      { AUTH_MODE: 'jwt', JWT_SECRET: 'hunter2' },
+      /^config error: JWT_SECRET must be valid: at least 32 characters \(value hidden\)$/,
+    ],
+    [
+      'gateway',
+      { CATALOG_URL: 'ftp://x' },
+      /^config error: CATALOG_URL must be valid: an http\(s\) URL \(got "ftp:\/\/x"\)$/,
+    ],
+    [
+      'loadgen',
+      { LOADGEN_MIX: 'browse=50,order=40' },
+      /^config error: LOADGEN_MIX must be valid: .*weights must sum to 100 \(got 90\)/,
+    ],
+    ['loadgen', { LOADGEN_RPS: 'fast' }, /^config error: LOADGEN_RPS must be valid: /],
+  ])('%s stops with exit code 1 and exactly one line on stderr (%p)', (service, env, line) => {
+    const result = run(service, env);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    const lines = result.stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(line);
+  });
+});
