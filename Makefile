@@ -65,8 +65,9 @@ typecheck: node_modules ## Type-check sources and tests of every workspace.
 	$(NPM) run --silent typecheck
 
 .PHONY: generate
-generate: node_modules ## Regenerate operator/src/api types from the CRD in crds/.
+generate: node_modules ## Regenerate operator/src/api types and docs/crd-reference.md from the CRD in crds/.
 	$(NPM) run --silent generate:api
+	node hack/gen-crd-docs.mjs
 
 .PHONY: manifests
 manifests: tools ## Render manifests/install.yaml from the operator chart.
@@ -150,9 +151,9 @@ uninstall: ## Remove the CRDs from the current cluster.
 	kubectl delete --ignore-not-found -f crds/
 
 .PHONY: deploy
-deploy: ## Deploy the operator into the current cluster.
-	@echo "make deploy: not built yet (install manifests, issue 9)" >&2; exit 1
+deploy: install ## Deploy the CRDs and the operator (manifests/install.yaml) into the current cluster.
+	kubectl apply --server-side -f manifests/install.yaml
 
 .PHONY: undeploy
-undeploy: ## Remove the operator from the current cluster.
-	@echo "make undeploy: not built yet (install manifests, issue 9)" >&2; exit 1
+undeploy: ## Remove the operator (manifests/install.yaml) from the current cluster; the CRDs stay (make uninstall).
+	kubectl delete --ignore-not-found -f manifests/install.yaml
