@@ -166,16 +166,19 @@ describe('relay safety', () => {
     const duplicatesBefore = await publishedCount(catalog!, 'duplicate');
     const countBefore = (await publishedOrderIds()).length;
     // Simulates the relay dying after JetStream acked but before its UPDATE committed.
-    await catalog!.db.sequelize.query(
-      'UPDATE outbox SET sent_at = NULL WHERE id = (SELECT max(id) FROM outbox)',
+    // The relay polls every 100 ms and may re-send the row before any check here, so the UPDATE's own row
+    // count proves the row was marked unsent, and the duplicate counter below proves it was sent again.
+    const [reset] = await catalog!.db.sequelize.query(
+      'UPDATE outbox SET sent_at = NULL WHERE id = (SELECT max(id) FROM outbox) RETURNING id',
     );
-    expect(await catalog!.relay.pending()).toBe(1);
+    expect(reset).toHaveLength(1);
     catalog!.relay.notify();
     await eventually(
       'row re-sent',
-      () => catalog!.relay.pending(),
-      (n) => n === 0,
+      () => publishedCount(catalog!, 'duplicate'),
+      (n) => n === duplicatesBefore + 1,
     );
+    expect(await catalog!.relay.pending()).toBe(0);
     expect((await publishedOrderIds()).length).toBe(countBefore);
     expect(await publishedCount(catalog!, 'duplicate')).toBe(duplicatesBefore + 1);
   });
