@@ -324,6 +324,34 @@ cluster_postgres() {
   return $rc
 }
 
+# The whole system without the operator: a real helm install of the umbrella must reach `deployed` with every
+# Deployment and StatefulSet Ready (kwok plays the kubelets) in a namespace that enforces PodSecurity restricted.
+cluster_observability-demo() {
+  local chart=$1 ns rc=0 status
+  ns=$(restricted_namespace umbrella)
+  local h=(helm --kubeconfig "$kubeconfig" --namespace "$ns")
+  if ! "${h[@]}" install demo "$chart" -f "$chart/ci/ci-values.yaml" --wait --timeout 180s >/dev/null; then
+    log "    helm install of the umbrella did not become ready"
+    kubectl --kubeconfig "$kubeconfig" -n "$ns" get deploy,sts,pods >&2 || true
+    rc=1
+  fi
+  status=$("${h[@]}" status demo -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["info"]["status"])')
+  if [[ "$status" != deployed ]]; then
+    log "    helm status is '$status', not deployed"
+    rc=1
+  elif ! kubectl --kubeconfig "$kubeconfig" -n "$ns" wait --for=condition=Available deploy --all --timeout=60s >/dev/null ||
+    ! kubectl --kubeconfig "$kubeconfig" -n "$ns" get sts -o name |
+    xargs -r -n1 kubectl --kubeconfig "$kubeconfig" -n "$ns" rollout status --timeout=60s >/dev/null; then
+    log "    not every Deployment and StatefulSet is ready"
+    rc=1
+  else
+    log "    helm install of the umbrella: deployed, $(kubectl --kubeconfig "$kubeconfig" -n "$ns" get deploy,sts --no-headers | wc -l) workloads ready"
+  fi
+  "${h[@]}" uninstall demo --wait=false >/dev/null 2>&1 || true
+  kubectl --kubeconfig "$kubeconfig" delete namespace "$ns" --wait=false >/dev/null
+  return $rc
+}
+
 chart_config() {
   local chart=$1 name
   name=$(basename "$chart")
