@@ -33,7 +33,7 @@ build_one() {
   for name in $(for spec in $BINARIES; do echo "${spec%%=*}"; done) ${LINKS:-}; do
     ln -sfn "$out/$name" "$root/bin/$name"
   done
-  unset BINARIES LDFLAGS LINKS
+  unset BINARIES LDFLAGS LINKS CGO_ENABLED
   unset -f post_build
 }
 

@@ -24,3 +24,4 @@ export {
 } from './process/managed-process.js';
 export { freePort, freePorts } from './process/ports.js';
 export * from './dataplane/index.js';
+export * from './observability/index.js';
