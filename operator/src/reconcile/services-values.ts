@@ -88,6 +88,29 @@ function serviceConfig(
   }
 }
 
+/** Services that keep state in Postgres. */
+const DATABASE_SERVICES: readonly ServiceName[] = ['catalog', 'processor', 'invoices'];
+
+/**
+ * With `database.postgres.mode: external`, the server and credentials come from the user's Secret (keys host,
+ * port, username, password, as the CRD documents). These entries replace the chart's DB_* variables in place.
+ */
+function externalDatabaseEnv(demo: DefaultedObservabilityDemo, service: ServiceName): EnvEntry[] {
+  const ref = demo.spec.database.postgres.secretRef;
+  if (demo.spec.database.postgres.mode !== 'external' || !ref || !DATABASE_SERVICES.includes(service))
+    return [];
+  const fromSecret = (name: string, key: string) => ({
+    name,
+    valueFrom: { secretKeyRef: { name: ref.name, key } },
+  });
+  return [
+    fromSecret('DB_HOST', 'host'),
+    fromSecret('DB_PORT', 'port'),
+    fromSecret('DB_USER', 'username'),
+    fromSecret('DB_PASSWORD', 'password'),
+  ];
+}
+
 /** The demo-services chart's values for a demo. Pure, so equal CRs render equally and hit the render cache. */
 export function servicesValues(demo: DefaultedObservabilityDemo): Record<string, unknown> {
   const names = componentNames(demo);
@@ -104,7 +127,7 @@ export function servicesValues(demo: DefaultedObservabilityDemo): Record<string,
       resources: spec.resources ?? {},
       config,
       // The user's env overrides come last, so they win over what the operator derives.
-      env: [...extraEnv, ...env(spec.env)],
+      env: [...externalDatabaseEnv(demo, name), ...extraEnv, ...env(spec.env)],
     };
   }
   return {

@@ -1,0 +1,118 @@
+import { describe, expect, it } from '@jest/globals';
+import type { DefaultedObservabilityDemo } from '../../../src/api/index.js';
+import { planComponents } from '../../../src/reconcile/plan.js';
+import { servicesValues } from '../../../src/reconcile/services-values.js';
+
+const service = (extra: Record<string, unknown> = {}) => ({
+  enabled: true,
+  replicas: 1,
+  image: { pullPolicy: 'IfNotPresent' },
+  ...extra,
+});
+
+function demo(
+  overrides: { postgres?: Record<string, unknown>; faults?: unknown[]; grafana?: boolean } = {},
+): DefaultedObservabilityDemo {
+  return {
+    apiVersion: 'obsdemo.dev/v1alpha1',
+    kind: 'ObservabilityDemo',
+    metadata: { name: 'shop', namespace: 'demo', uid: 'u', generation: 1 },
+    spec: {
+      paused: false,
+      profile: 'small',
+      faults: overrides.faults ?? [],
+      services: {
+        catalog: service({ cache: { enabled: true, maxEntries: 500, ttlSeconds: 30 } }),
+        processor: service(),
+        invoices: service(),
+        gateway: service({ rateLimit: { requestsPerSecond: 50, burst: 100 }, auth: { mode: 'none' } }),
+        loadgen: service({
+          requestsPerSecond: 5,
+          mix: { browse: 60, order: 20, analytics: 15, enrich: 5, batch: 0 },
+        }),
+      },
+      messaging: { nats: { mode: 'managed', replicas: 1, jetstream: { storage: 'file', size: '1Gi' } } },
+      database: {
+        postgres: { mode: 'managed', storage: '1Gi', retainOnDelete: false, ...overrides.postgres },
+      },
+      observability: {
+        tracing: { samplingRatio: 0.5 },
+        prometheus: { enabled: true, retention: '6h' },
+        tempo: { enabled: true, serviceGraphs: true, spanMetrics: true },
+        grafana: { enabled: overrides.grafana ?? true },
+        external: {},
+      },
+    },
+  } as unknown as DefaultedObservabilityDemo;
+}
+
+type Svc = { config: Record<string, string>; env: { name: string; valueFrom?: unknown }[] };
+const svc = (values: Record<string, unknown>, name: string) =>
+  (values.services as Record<string, Svc>)[name]!;
+
+describe('servicesValues', () => {
+  it('maps the CR to each service: cache, rate limit, traffic mix, faults and tracing', () => {
+    const v = servicesValues(
+      demo({ faults: [{ service: 'catalog', type: 'latency', latencyMs: 300, percent: 20 }] }),
+    );
+    expect(svc(v, 'catalog').config).toMatchObject({
+      CACHE_ENABLED: 'true',
+      CACHE_MAX_ENTRIES: '500',
+      CACHE_TTL_SECONDS: '30',
+      FAULT_LATENCY_MS: '300',
+      FAULT_LATENCY_PERCENT: '20',
+      FAULT_ERROR_PERCENT: '0',
+    });
+    expect(svc(v, 'gateway').config).toMatchObject({
+      RATE_LIMIT_RPS: '50',
+      RATE_LIMIT_BURST: '100',
+      AUTH_MODE: 'none',
+    });
+    expect(svc(v, 'loadgen').config).toEqual({
+      LOADGEN_RPS: '5',
+      LOADGEN_MIX: 'browse=60,order=20,analytics=15,enrich=5,batch=0',
+    });
+    expect(v.tracing).toEqual({ enabled: true, otlpEndpoint: 'http://shop-tempo:4318', samplingRatio: 0.5 });
+    expect(v.postgres).toEqual({ host: 'shop-postgres', secretName: 'shop-postgres-auth' });
+  });
+
+  it('takes an external database from the user Secret, by reference only', () => {
+    const v = servicesValues(demo({ postgres: { mode: 'external', secretRef: { name: 'my-db' } } }));
+    for (const name of ['catalog', 'processor', 'invoices']) {
+      expect(svc(v, name).env).toEqual(
+        expect.arrayContaining([
+          { name: 'DB_HOST', valueFrom: { secretKeyRef: { name: 'my-db', key: 'host' } } },
+          { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'my-db', key: 'password' } } },
+        ]),
+      );
+    }
+    expect(svc(v, 'gateway').env).toEqual([]);
+    expect(JSON.stringify(v)).not.toMatch(/password"\s*:\s*"[^"]/i);
+  });
+});
+
+describe('planComponents', () => {
+  it('renders postgres only when managed, grafana only when enabled, with explicit names and generated secrets', () => {
+    const plans = planComponents(
+      demo({ postgres: { mode: 'external', secretRef: { name: 'my-db' } }, grafana: false }),
+      servicesValues,
+    );
+    expect(plans.map((p) => p.component)).toEqual(['nats', 'prometheus', 'tempo', 'services']);
+    const managed = planComponents(demo(), servicesValues);
+    const grafana = managed.find((p) => p.component === 'grafana');
+    expect(grafana?.values).toMatchObject({
+      fullnameOverride: 'shop-grafana',
+      admin: { existingSecret: 'shop-grafana-admin' },
+      datasources: {
+        prometheus: { url: 'http://shop-prometheus:9090' },
+        tempo: { url: 'http://shop-tempo:3200' },
+      },
+    });
+    expect(managed.find((p) => p.component === 'tempo')?.values).toMatchObject({
+      metricsGenerator: {
+        processors: ['service-graphs', 'span-metrics'],
+        remoteWriteUrl: 'http://shop-prometheus:9090/api/v1/write',
+      },
+    });
+  });
+});
