@@ -81,10 +81,18 @@ run: tools build ## Run the operator against the current kubeconfig (leader elec
 ##@ Testing
 
 .PHONY: test
-test: deps tools lint typecheck build ## Run every test tier that can run on this machine.
+test: deps tools lint typecheck build scan-secrets ## Run every test tier that can run on this machine.
 	@rm -rf .tmp/test-results && mkdir -p .tmp/test-results
 	@status=0; for tier in $(TEST_TIERS); do $(MAKE) --no-print-directory $$tier || status=1; done; \
 	  node hack/test-summary.mjs .tmp/test-results/*.json || status=1; exit $$status
+
+.PHONY: scan-secrets
+scan-secrets: ## Scan the tree for hard-coded credentials (gitleaks, built from its Go module into the cache).
+	hack/scan-secrets.sh
+
+.PHONY: audit
+audit: node_modules ## npm audit --omit=dev: fails on a high or critical advisory, and when the audit cannot run.
+	hack/npm-audit.sh
 
 .PHONY: test-unit
 test-unit: node_modules ## Unit tests (no external processes).
