@@ -113,8 +113,8 @@ test-e2e: ## End-to-end telemetry checks on the embedded data plane.
 	@echo "make test-e2e: not built yet (end-to-end telemetry proof, issue 11)" >&2; exit 1
 
 .PHONY: bench
-bench: ## Run the benchmarks and write docs/benchmarks.md.
-	@echo "make bench: not built yet (benchmarks, issue 12)" >&2; exit 1
+bench: tools build ## Run the benchmarks and write docs/benchmarks.md (about 15 minutes; not part of make test).
+	hack/bench.sh
 
 ##@ Local cluster
 

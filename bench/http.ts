@@ -1,0 +1,364 @@
+// HTTP benchmarks against the built services (`npx tsc -b tsconfig.build.json` first):
+//  - catalog GET /products/:id with full telemetry (preload + OTLP export to a local sink that discards spans)
+//    versus the same build with telemetry off, versus a bare Express + pg handler (bench/baseline-server.ts):
+//    throughput at saturation with fixed connections, and latency at a fixed 200 rps;
+//  - gateway → catalog versus catalog directly: latency at a fixed moderate rate.
+// The machine is shared, so variants are measured side by side: every round runs each variant once, in a
+// rotated order, and the figures are medians over rounds.
+// Usage: node bench/http.ts [--rounds 3] [--duration 10] [--connections 20] [--rate 200] [--out FILE]
+//        [--profile-dir DIR]   catalog (telemetry on) and gateway under `node --cpu-prof`, profiles written
+//                              there on exit (a profiled run is for finding costs, not for figures)
+import {
+  ManagedProcess,
+  freePort,
+  startNats,
+  startPostgres,
+  startServiceProcess,
+  waitUntilReady,
+  type NatsServer,
+  type PostgresServer,
+  type ServiceProcess,
+} from '@obsdemo/testenv';
+import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '200' },
+    'gateway-rate': { type: 'string', default: '100' },
+    out: { type: 'string', default: join(repoRoot, '.tmp/bench/http.json') },
+    'profile-dir': { type: 'string' },
+  },
+});
+const ROUNDS = Number(args.rounds);
+const DURATION_S = Number(args.duration);
+const CONNECTIONS = Number(args.connections);
+const RATE = Number(args.rate);
+const GATEWAY_RATE = Number(args['gateway-rate']);
+// Absolute: the services run with their workspace as the working directory.
+const PROFILE_DIR = args['profile-dir'] === undefined ? undefined : resolve(args['profile-dir']);
+const profileArgs = (name: string): string[] =>
+  PROFILE_DIR === undefined
+    ? []
+    : // One folder per process: each thread (the loader hooks have their own) writes a profile there.
+      ['--cpu-prof', `--cpu-prof-dir=${join(PROFILE_DIR, name)}`];
+const PRODUCT_IDS = Array.from({ length: 12 }, (_, i) => i + 1);
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? NaN) : ((s[mid - 1] ?? NaN) + (s[mid] ?? NaN)) / 2;
+};
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
+
+/** The pid listening on a loopback port, to read a server's CPU time from /proc. */
+function pidOnPort(port: number): number {
+  const match = /pid=(\d+)/.exec(execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' }));
+  if (!match?.[1]) throw new Error(`no process listens on port ${port}`);
+  return Number(match[1]);
+}
+
+/**
+ * User + system CPU seconds the processes have used so far. CPU per request does not depend on how much of the
+ * shared machine the other work left us, unlike req/s, so it is the steadier figure for the overhead.
+ */
+function cpuSeconds(pids: number[]): number {
+  return pids.reduce((total, pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return total + (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  }, 0);
+}
+
+/** An OTLP/HTTP receiver that reads and discards every export, so the exporter's cost is real. */
+async function startOtlpSink(): Promise<{
+  url: string;
+  stats: { requests: number; bytes: number };
+  server: Server;
+}> {
+  const stats = { requests: 0, bytes: 0 };
+  const server = createServer((req, res) => {
+    req.on('data', (chunk: Buffer) => (stats.bytes += chunk.length));
+    req.on('end', () => {
+      stats.requests++;
+      res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, stats, server };
+}
+
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  failures: number;
+  /** CPU time of the server process(es) per request, in microseconds. */
+  cpuUsPerReq: number;
+}
+
+/** One autocannon run; `rate` undefined = saturation. Latencies are every response's own time, in ms. */
+async function load(
+  url: string,
+  pids: number[],
+  seconds: number,
+  connections: number,
+  rate?: number,
+): Promise<LoadResult> {
+  const samples: number[] = [];
+  const cpuBefore = cpuSeconds(pids);
+  const base = new URL(url);
+  const prefix = base.pathname.replace(/\/$/, '');
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: base.origin,
+        connections,
+        duration: seconds,
+        requests: PRODUCT_IDS.map((id) => ({ method: 'GET', path: `${prefix}/products/${id}` })),
+        ...(rate === undefined ? {} : { overallRate: rate }),
+      },
+      (error, res) => (error ? reject(error) : resolve(res)),
+    );
+    instance.on('response', (_client, _status, _bytes, responseTime) => samples.push(responseTime));
+  });
+  const cpu = cpuSeconds(pids) - cpuBefore;
+  samples.sort((a, b) => a - b);
+  return {
+    cpuUsPerReq: (cpu * 1e6) / result.requests.total,
+    rps: result.requests.average,
+    p50: percentile(samples, 50),
+    p95: percentile(samples, 95),
+    p99: percentile(samples, 99),
+    failures: result.errors + result.timeouts + result.non2xx,
+  };
+}
+
+interface Variant {
+  name: string;
+  /** Base URL that serves GET <base>/products/:id. */
+  url: string;
+  /** The processes that serve it. */
+  pids: number[];
+}
+
+/** Runs `measure` for every variant in every round, rotating the order so no variant always goes first. */
+async function rounds<T>(
+  variants: Variant[],
+  measure: (v: Variant) => Promise<T>,
+): Promise<Map<string, T[]>> {
+  const out = new Map<string, T[]>(variants.map((v) => [v.name, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let i = 0; i < variants.length; i++) {
+      const v = variants[(i + r) % variants.length]!;
+      const result = await measure(v);
+      out.get(v.name)!.push(result);
+      console.log(`  round ${r + 1} ${v.name}: ${JSON.stringify(result)}`);
+    }
+  }
+  return out;
+}
+
+const cleanups: (() => Promise<unknown>)[] = [];
+async function cleanup(): Promise<void> {
+  for (const fn of cleanups.reverse()) await fn().catch((error: unknown) => console.error(String(error)));
+}
+
+async function main(): Promise<void> {
+  if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
+  const pg: PostgresServer = await startPostgres();
+  cleanups.push(() => pg.stop());
+  const nats: NatsServer = await startNats();
+  cleanups.push(() => nats.dispose());
+  const sink = await startOtlpSink();
+  cleanups.push(() => new Promise((resolve) => sink.server.close(resolve)));
+  await pg.createDatabase('catalog');
+  const db = {
+    DB_HOST: pg.host,
+    DB_PORT: String(pg.port),
+    DB_NAME: 'catalog',
+    DB_USER: pg.user,
+    DB_PASSWORD: pg.password,
+  };
+  // Access logs would measure winston rather than tracing, so every variant logs warnings only.
+  const catalogEnv = { CATALOG_HOST: '127.0.0.1', ...db, NATS_URL: nats.url, LOG_LEVEL: 'warn' };
+  const telemetryOn = {
+    OTEL_SERVICE_NAME: 'catalog',
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_TRACES_SAMPLER_ARG: '1',
+  };
+
+  const start = async (name: string, spec: Parameters<typeof startServiceProcess>[0]) => {
+    const proc: ServiceProcess = await startServiceProcess(spec);
+    cleanups.push(() => proc.stop());
+    console.log(`started ${name} at ${proc.url} (log ${proc.logFile})`);
+    return proc;
+  };
+  // catalog caches products in process (CACHE_ENABLED, on by default), so it runs with and without the cache:
+  // with it, as deployed; without it, doing the same query per request as the baseline.
+  const startCatalog = (telemetry: boolean, cache: boolean) => {
+    const name = `catalog-${cache ? 'cache' : 'nocache'}-telemetry-${telemetry ? 'on' : 'off'}`;
+    return start(name, {
+      service: 'catalog',
+      portEnv: 'CATALOG_PORT',
+      nodeArgs: telemetry ? [...profileArgs(name), '--import', '@obsdemo/telemetry/register'] : [],
+      env: {
+        ...catalogEnv,
+        CACHE_ENABLED: String(cache),
+        ...(telemetry ? telemetryOn : { OTEL_SDK_DISABLED: 'true' }),
+      },
+    });
+  };
+  const withTelemetry = await startCatalog(true, true);
+  const withoutTelemetry = await startCatalog(false, true);
+  const noCacheWithTelemetry = await startCatalog(true, false);
+  const noCacheWithoutTelemetry = await startCatalog(false, false);
+
+  const baselinePort = await freePort();
+  const logDir = mkdtempSync(join(tmpdir(), 'obsdemo-bench-'));
+  cleanups.push(async () => rmSync(logDir, { recursive: true, force: true }));
+  const baseline = ManagedProcess.start({
+    name: 'baseline',
+    command: process.execPath,
+    args: [join(repoRoot, 'bench/baseline-server.ts')],
+    env: { PATH: process.env.PATH ?? '', ...db, PORT: String(baselinePort) },
+    logFile: join(logDir, 'baseline.log'),
+  });
+  cleanups.push(() => baseline.stop());
+  const baselineUrl = `http://127.0.0.1:${baselinePort}`;
+  await waitUntilReady(baseline, 'ready', async () => (await fetch(`${baselineUrl}/ready`)).ok);
+
+  const variants: Variant[] = [
+    { name: 'catalog, telemetry on', url: withTelemetry.url, pids: [pidOnPort(withTelemetry.port)] },
+    { name: 'catalog, telemetry off', url: withoutTelemetry.url, pids: [pidOnPort(withoutTelemetry.port)] },
+    {
+      name: 'catalog no cache, telemetry on',
+      url: noCacheWithTelemetry.url,
+      pids: [pidOnPort(noCacheWithTelemetry.port)],
+    },
+    {
+      name: 'catalog no cache, telemetry off',
+      url: noCacheWithoutTelemetry.url,
+      pids: [pidOnPort(noCacheWithoutTelemetry.port)],
+    },
+    { name: 'baseline express+pg', url: baselineUrl, pids: [pidOnPort(baselinePort)] },
+  ];
+  console.log('warm-up: 3 s at saturation per variant');
+  for (const v of variants) await load(v.url, v.pids, 3, CONNECTIONS);
+
+  console.log(`saturation: ${CONNECTIONS} connections, ${DURATION_S} s, ${ROUNDS} rounds`);
+  const exportsBefore = { ...sink.stats };
+  const saturation = await rounds(variants, (v) => load(v.url, v.pids, DURATION_S, CONNECTIONS));
+  console.log(`fixed rate: ${RATE} rps, 10 connections, ${DURATION_S} s, ${ROUNDS} rounds`);
+  const fixed = await rounds(variants, (v) => load(v.url, v.pids, DURATION_S, 10, RATE));
+  const exported = {
+    requests: sink.stats.requests - exportsBefore.requests,
+    bytes: sink.stats.bytes - exportsBefore.bytes,
+  };
+
+  const summary = (runs: LoadResult[]) => ({
+    rps: median(runs.map((r) => r.rps)),
+    p50: median(runs.map((r) => r.p50)),
+    p95: median(runs.map((r) => r.p95)),
+    p99: median(runs.map((r) => r.p99)),
+    failures: runs.reduce((n, r) => n + r.failures, 0),
+    cpuUsPerReq: median(runs.map((r) => r.cpuUsPerReq)),
+    runs: runs.map((r) => Math.round(r.rps)),
+  });
+  const catalog = Object.fromEntries(
+    variants.map((v) => [
+      v.name,
+      { saturation: summary(saturation.get(v.name)!), fixed: summary(fixed.get(v.name)!) },
+    ]),
+  );
+  // The ratio is taken per round (the two variants ran back to back) and then the median of those.
+  const ratio = (on: string, off: string) => {
+    const offRuns = saturation.get(off)!;
+    return median(saturation.get(on)!.map((run, i) => run.rps / (offRuns[i]?.rps ?? NaN)));
+  };
+  // The same ratio from CPU per request: what a CPU-bound process keeps, whatever share of the machine it got.
+  const cpuRatio = (on: string, off: string) => {
+    const offRuns = saturation.get(off)!;
+    return median(saturation.get(on)!.map((run, i) => (offRuns[i]?.cpuUsPerReq ?? NaN) / run.cpuUsPerReq));
+  };
+
+  let gateway: Record<string, unknown> = {
+    measured: false,
+    reason: 'services/gateway/dist/main.js not built',
+  };
+  if (existsSync(join(repoRoot, 'services/gateway/dist/main.js'))) {
+    const gw = await start('gateway (telemetry on) → catalog (telemetry on)', {
+      service: 'gateway',
+      portEnv: 'GATEWAY_PORT',
+      nodeArgs: [...profileArgs('gateway'), '--import', '@obsdemo/telemetry/register'],
+      env: {
+        GATEWAY_HOST: '127.0.0.1',
+        CATALOG_URL: withTelemetry.url,
+        // The benchmark is one client; the per-client limit would turn it into a 429 benchmark.
+        RATE_LIMIT_RPS: '1000000',
+        RATE_LIMIT_BURST: '0',
+        LOG_LEVEL: 'warn',
+        ...telemetryOn,
+        OTEL_SERVICE_NAME: 'gateway',
+      },
+    });
+    const gwVariants: Variant[] = [
+      {
+        name: 'via gateway',
+        url: `${gw.url}/api/v1/catalog`,
+        pids: [pidOnPort(gw.port), pidOnPort(withTelemetry.port)],
+      },
+      { name: 'catalog direct', url: withTelemetry.url, pids: [pidOnPort(withTelemetry.port)] },
+    ];
+    for (const v of gwVariants) await load(v.url, v.pids, 3, 10, GATEWAY_RATE);
+    console.log(`gateway: fixed ${GATEWAY_RATE} rps, 10 connections, ${DURATION_S} s, ${ROUNDS} rounds`);
+    const gwRuns = await rounds(gwVariants, (v) => load(v.url, v.pids, DURATION_S, 10, GATEWAY_RATE));
+    const via = gwRuns.get('via gateway')!;
+    const direct = gwRuns.get('catalog direct')!;
+    gateway = {
+      measured: true,
+      rate: GATEWAY_RATE,
+      via: summary(via),
+      direct: summary(direct),
+      p50DeltaMs: median(via.map((v, i) => v.p50 - (direct[i]?.p50 ?? NaN))),
+    };
+  }
+
+  const result = {
+    settings: { rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, rate: RATE },
+    catalog,
+    telemetryThroughputRatio: ratio('catalog, telemetry on', 'catalog, telemetry off'),
+    telemetryThroughputRatioNoCache: ratio(
+      'catalog no cache, telemetry on',
+      'catalog no cache, telemetry off',
+    ),
+    telemetryCpuRatio: cpuRatio('catalog, telemetry on', 'catalog, telemetry off'),
+    telemetryCpuRatioNoCache: cpuRatio('catalog no cache, telemetry on', 'catalog no cache, telemetry off'),
+    otlpExports: exported,
+    gateway,
+  };
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(JSON.stringify(result, null, 2));
+}
+
+try {
+  await main();
+} finally {
+  await cleanup();
+}

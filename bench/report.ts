@@ -1,0 +1,492 @@
+// Combines the drivers' results (.tmp/bench/*.json, written by hack/bench.sh) into one table on stdout and
+// docs/benchmarks.md, with the machine, the exact commands, the figures, the targets, and a summary of the CPU
+// profiles taken where a target was missed.
+// Usage: node bench/report.ts [--dir .tmp/bench] [--doc docs/benchmarks.md]
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, totalmem } from 'node:os';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    dir: { type: 'string', default: join(repoRoot, '.tmp/bench') },
+    doc: { type: 'string', default: join(repoRoot, 'docs/benchmarks.md') },
+  },
+});
+const dir = args.dir;
+
+function readJson<T>(name: string): T | undefined {
+  const file = join(dir, name);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as T) : undefined;
+}
+const readText = (name: string): string =>
+  existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8').trim() : '';
+
+interface Load {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  failures: number;
+  runs: number[];
+  cpuUsPerReq: number;
+}
+interface HttpResult {
+  settings: { rounds: number; durationS: number; connections: number; rate: number };
+  catalog: Record<string, { saturation: Load; fixed: Load }>;
+  telemetryThroughputRatio: number;
+  telemetryThroughputRatioNoCache: number;
+  telemetryCpuRatio: number;
+  telemetryCpuRatioNoCache: number;
+  otlpExports: { requests: number; bytes: number };
+  gateway: {
+    measured: boolean;
+    reason?: string;
+    rate?: number;
+    via?: Load;
+    direct?: Load;
+    p50DeltaMs?: number;
+  };
+}
+interface Phase {
+  orders: number;
+  intakePerS: number;
+  eventsPerS: number;
+  latencyMs?: { p50: number; p95: number; p99: number; max: number };
+  invoices: number;
+  duplicates: number;
+  parked: number;
+  cpuMsPerOrder: Record<string, number>;
+}
+interface PipelineResult {
+  settings: { orders: number; concurrency: number; pacedRate: number; pacedOrders: number };
+  live: Phase;
+  paced: Phase;
+  postgresWaits: Record<string, number>;
+  drain: Phase | null;
+}
+interface ControlPlaneResult {
+  runs: number;
+  seconds: number[];
+  medianS: number;
+}
+
+// ---- CPU profiles (.cpuprofile from `node --cpu-prof`) ----
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Where a frame's code comes from: a package, node itself, our code, or the profiler's pseudo-frames. */
+function origin(url: string, functionName: string): string {
+  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg?.[1]) return pkg[1];
+  if (url.startsWith('node:')) return 'node core';
+  const ours = /\/(services\/[^/]+|packages\/[^/]+|operator)\//.exec(url);
+  return ours?.[1] ?? 'other';
+}
+
+interface ProfileSummary {
+  busyUs: number;
+  totalUs: number;
+  byFn: Map<string, number>;
+  byOrigin: Map<string, number>;
+}
+
+const PSEUDO = new Set(['(idle)', '(program)', '(garbage collector)', '(root)']);
+
+function readProfile(file: string): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const byFn = new Map<string, number>();
+  const byOrigin = new Map<string, number>();
+  let busyUs = 0;
+  let totalUs = 0;
+  profile.samples.forEach((id, i) => {
+    const node = byId.get(id);
+    const dt = profile.timeDeltas[i] ?? 0;
+    if (!node) return;
+    totalUs += dt;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') return;
+    busyUs += dt;
+    const where = origin(url, functionName);
+    const fn = PSEUDO.has(functionName)
+      ? functionName
+      : `${functionName || '(anonymous)'} — ${where}${url ? ` ${basename(url)}:${lineNumber + 1}` : ''}`;
+    byFn.set(fn, (byFn.get(fn) ?? 0) + dt);
+    byOrigin.set(where, (byOrigin.get(where) ?? 0) + dt);
+  });
+  return { busyUs, totalUs, byFn, byOrigin };
+}
+
+/** Summarizes the busiest thread's profile in a folder written by `node --cpu-prof --cpu-prof-dir`. */
+function summarizeProfiles(folder: string, top = 15): string {
+  const files = readdirSync(folder).filter((f) => f.endsWith('.cpuprofile'));
+  const summaries = files.map((f) => readProfile(join(folder, f)));
+  const main = summaries.sort((a, b) => b.busyUs - a.busyUs)[0];
+  if (!main) return 'no profile was written';
+  const pct = (v: number) => `${((100 * v) / main.busyUs).toFixed(1)} %`;
+  const rows = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, v]) => `| ${k.replace(/\|/g, '\\|')} | ${pct(v)} |`)
+      .join('\n');
+  return [
+    `Main thread: busy ${(main.busyUs / 1e6).toFixed(1)} s of ${(main.totalUs / 1e6).toFixed(1)} s sampled ` +
+      `(${((100 * main.busyUs) / main.totalUs).toFixed(0)} %; the rest is idle, waiting for I/O). ` +
+      'Shares below are of the busy time, by self time.',
+    '',
+    '| origin | share of busy time |',
+    '|---|---|',
+    rows(main.byOrigin),
+    '',
+    '| function | share of busy time |',
+    '|---|---|',
+    rows(main.byFn),
+  ].join('\n');
+}
+
+// ---- figures ----
+
+const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toFixed(1)} ms`);
+const num = (v: number | undefined, digits = 0) =>
+  v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits });
+const verdict = (met: boolean | undefined) =>
+  met === undefined ? 'not measured' : met ? 'met' : '**missed**';
+
+interface Row {
+  benchmark: string;
+  figure: string;
+  target: string;
+  result: string;
+}
+const rows: Row[] = [];
+
+const http = readJson<HttpResult>('http.json');
+const pipeline = readJson<PipelineResult>('pipeline.json');
+const controlPlane = readJson<ControlPlaneResult>('control-plane.json');
+
+const on = http?.catalog['catalog, telemetry on'];
+const off = http?.catalog['catalog, telemetry off'];
+const base = http?.catalog['baseline express+pg'];
+const onNc = http?.catalog['catalog no cache, telemetry on'];
+const offNc = http?.catalog['catalog no cache, telemetry off'];
+if (http && on && off && base && onNc && offNc) {
+  rows.push({
+    benchmark: 'catalog GET /products/:id throughput, telemetry on / off (read cache on, as deployed)',
+    figure: `${num(on.saturation.rps)} / ${num(off.saturation.rps)} req/s → ${(100 * http.telemetryThroughputRatio).toFixed(0)} %; by CPU per request ${num(on.saturation.cpuUsPerReq)} / ${num(off.saturation.cpuUsPerReq)} µs → ${(100 * http.telemetryCpuRatio).toFixed(0)} %`,
+    target: '≥ 85 %',
+    result: verdict(http.telemetryThroughputRatio >= 0.85),
+  });
+  rows.push({
+    benchmark: 'same, read cache off (a DB query per request)',
+    figure: `${num(onNc.saturation.rps)} / ${num(offNc.saturation.rps)} req/s → ${(100 * http.telemetryThroughputRatioNoCache).toFixed(0)} %; by CPU per request ${num(onNc.saturation.cpuUsPerReq)} / ${num(offNc.saturation.cpuUsPerReq)} µs → ${(100 * http.telemetryCpuRatioNoCache).toFixed(0)} %`,
+    target: '≥ 85 %',
+    result: verdict(http.telemetryThroughputRatioNoCache >= 0.85),
+  });
+  rows.push({
+    benchmark: 'baseline: bare Express + pg, same query',
+    figure: `${num(base.saturation.rps)} req/s (catalog without cache and telemetry = ${((100 * offNc.saturation.rps) / base.saturation.rps).toFixed(0)} % of it)`,
+    target: '— (reference)',
+    result: '—',
+  });
+  rows.push({
+    benchmark: `catalog p95 at ${http.settings.rate} rps, telemetry on`,
+    figure: `p50 ${ms(on.fixed.p50)}, p95 ${ms(on.fixed.p95)}, p99 ${ms(on.fixed.p99)}`,
+    target: 'p95 < 20 ms',
+    result: verdict(on.fixed.p95 < 20),
+  });
+  rows.push({
+    benchmark: `catalog p95 at ${http.settings.rate} rps, telemetry on, read cache off`,
+    figure: `p50 ${ms(onNc.fixed.p50)}, p95 ${ms(onNc.fixed.p95)}, p99 ${ms(onNc.fixed.p99)}`,
+    target: 'p95 < 20 ms',
+    result: verdict(onNc.fixed.p95 < 20),
+  });
+} else {
+  rows.push({
+    benchmark: 'catalog HTTP',
+    figure: 'no result (driver failed)',
+    target: '',
+    result: 'not measured',
+  });
+}
+if (http?.gateway.measured) {
+  rows.push({
+    benchmark: `gateway overhead at ${http.gateway.rate} rps (p50 via gateway − direct)`,
+    figure: `${ms(http.gateway.p50DeltaMs)} (p50 ${ms(http.gateway.via?.p50)} vs ${ms(http.gateway.direct?.p50)})`,
+    target: '≤ 2 ms',
+    result: verdict((http.gateway.p50DeltaMs ?? Infinity) <= 2),
+  });
+} else {
+  rows.push({
+    benchmark: 'gateway overhead',
+    figure: `not measured: ${http?.gateway.reason ?? 'driver failed'}`,
+    target: '≤ 2 ms',
+    result: 'not measured',
+  });
+}
+if (pipeline) {
+  const live = pipeline.live;
+  const lossless = (p: Phase | null) =>
+    p === null || (p.invoices === p.orders && p.duplicates === 0 && p.parked === 0);
+  rows.push({
+    benchmark: `orders → invoices, ${num(live.orders)} orders live (concurrency ${pipeline.settings.concurrency})`,
+    figure: `${num(live.eventsPerS)} events/s (catalog accepted ${num(live.intakePerS)} orders/s)`,
+    target: '≥ 1,000 events/s',
+    result: verdict(live.eventsPerS >= 1000),
+  });
+  const cpuTotal = Object.values(live.cpuMsPerOrder ?? {}).reduce((a, b) => a + b, 0);
+  rows.push({
+    benchmark: 'orders → invoices, CPU per order (catalog + invoices + PostgreSQL + NATS)',
+    figure: `${cpuTotal.toFixed(1)} ms (${Object.entries(live.cpuMsPerOrder ?? {})
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(
+        ', ',
+      )}) → at most ${num((cpus().length * 1000) / cpuTotal)} orders/s on ${cpus().length} idle cores`,
+    target: '— (explains the rate)',
+    result: '—',
+  });
+  rows.push({
+    benchmark: 'orders → invoices, end-to-end latency at that saturating load',
+    figure: `p50 ${ms(live.latencyMs?.p50)}, p95 ${ms(live.latencyMs?.p95)}, p99 ${ms(live.latencyMs?.p99)}`,
+    target: 'p99 ≤ 500 ms',
+    result: verdict((live.latencyMs?.p99 ?? Infinity) <= 500),
+  });
+  rows.push({
+    benchmark: `orders → invoices, latency at a paced ${pipeline.settings.pacedRate} orders/s (below capacity)`,
+    figure: `p50 ${ms(pipeline.paced.latencyMs?.p50)}, p95 ${ms(pipeline.paced.latencyMs?.p95)}, p99 ${ms(pipeline.paced.latencyMs?.p99)}`,
+    target: 'p99 ≤ 500 ms',
+    result: verdict((pipeline.paced.latencyMs?.p99 ?? Infinity) <= 500),
+  });
+  if (pipeline.drain) {
+    rows.push({
+      benchmark: `invoices alone draining a backlog of ${num(pipeline.drain.orders)}`,
+      figure: `${num(pipeline.drain.eventsPerS)} events/s`,
+      target: '— (diagnostic)',
+      result: '—',
+    });
+  }
+  rows.push({
+    benchmark: 'orders → invoices, loss',
+    figure: `live ${live.invoices}/${live.orders}, paced ${pipeline.paced.invoices}/${pipeline.paced.orders}, drain ${pipeline.drain ? `${pipeline.drain.invoices}/${pipeline.drain.orders}` : 'n/a'}, duplicates ${live.duplicates + pipeline.paced.duplicates + (pipeline.drain?.duplicates ?? 0)}, parked ${pipeline.drain?.parked ?? pipeline.paced.parked}`,
+    target: 'zero loss',
+    result: verdict(lossless(live) && lossless(pipeline.paced) && lossless(pipeline.drain)),
+  });
+} else {
+  rows.push({
+    benchmark: 'orders → invoices',
+    figure: 'no result (driver failed)',
+    target: '',
+    result: 'not measured',
+  });
+}
+if (controlPlane) {
+  rows.push({
+    benchmark: `local control plane start-to-ready (median of ${controlPlane.runs})`,
+    figure: `${controlPlane.medianS.toFixed(1)} s (runs ${controlPlane.seconds.map((s) => s.toFixed(1)).join(', ')})`,
+    target: '≤ 20 s',
+    result: verdict(controlPlane.medianS <= 20),
+  });
+} else {
+  rows.push({
+    benchmark: 'local control plane start',
+    figure: 'no result (driver failed)',
+    target: '≤ 20 s',
+    result: 'not measured',
+  });
+}
+const operatorReason = 'not measured yet: the operator binary is being finished; no driver exists for it';
+for (const [benchmark, target] of [
+  ['operator: CR → all objects applied (warm)', '≤ 2 s'],
+  ['operator: 100 CRs to Ready (kwok)', '≤ 60 s'],
+  ['operator: writes per resync with nothing changed', '0'],
+  ['operator: RSS with 100 CRs', '≤ 150 MB'],
+] as const) {
+  rows.push({ benchmark, figure: operatorReason, target, result: 'not measured' });
+}
+
+const table = [
+  '| benchmark | figure (medians) | target | result |',
+  '|---|---|---|---|',
+  ...rows.map((r) => `| ${r.benchmark} | ${r.figure} | ${r.target} | ${r.result} |`),
+].join('\n');
+console.log(table);
+
+// ---- the document ----
+
+const sh = (cmd: string, cmdArgs: string[]) => {
+  try {
+    return execFileSync(cmd, cmdArgs, { encoding: 'utf8' }).trim();
+  } catch {
+    return 'n/a';
+  }
+};
+const commands = readText('commands.tsv')
+  .split('\n')
+  .filter(Boolean)
+  .map((line) => line.split('\t'))
+  .map(([name, cmd]) => `- ${name}: \`${cmd}\``)
+  .join('\n');
+const loadLog = readText('load.tsv')
+  .split('\n')
+  .filter(Boolean)
+  .map((line) => line.split('\t'))
+  .map(([name, load]) => `- before ${name}: ${load}`)
+  .join('\n');
+
+const detail: string[] = [];
+if (http && on && off && base && onNc && offNc) {
+  const line = (name: string, l: { saturation: Load; fixed: Load }) =>
+    `| ${name} | ${num(l.saturation.rps)} (${l.saturation.runs.join(', ')}) | ${ms(l.saturation.p50)} / ${ms(l.saturation.p99)} | ${ms(l.fixed.p50)} / ${ms(l.fixed.p95)} / ${ms(l.fixed.p99)} | ${num(l.saturation.cpuUsPerReq)} µs | ${l.saturation.failures + l.fixed.failures} |`;
+  detail.push(
+    '## catalog GET /products/:id',
+    '',
+    `Five processes against one PostgreSQL (catalog's 12 seed products, requests cycle through ids 1–12), all ` +
+      `logging at \`warn\`: the built catalog with \`--import @obsdemo/telemetry/register\` exporting every span ` +
+      `(sampling ratio 1, OTLP/HTTP protobuf) to a local sink that reads and discards the body; the same build ` +
+      `without the preload and with \`OTEL_SDK_DISABLED=true\`; both of these once with catalog's in-process ` +
+      `product read cache (\`CACHE_ENABLED=true\`, the default: most requests never reach PostgreSQL) and once ` +
+      `without it (\`CACHE_ENABLED=false\`: one primary-key query per request); and \`bench/baseline-server.ts\`, a bare Express ` +
+      `handler running the same primary-key query with pg (pool of 10, like catalog). autocannon runs in the ` +
+      `driver process on the same two cores. ${http.settings.rounds} rounds; each round runs every variant once, ` +
+      `in a rotated order; figures are medians over rounds, the throughput ratio is the median of the per-round ` +
+      `ratios. Saturation: ${http.settings.connections} connections for ${http.settings.durationS} s. Fixed rate: ` +
+      `${http.settings.rate} rps (autocannon \`overallRate\`) over 10 connections for ${http.settings.durationS} s; ` +
+      `latency is each response's own time.`,
+    '',
+    '| variant | req/s at saturation (per round) | p50 / p99 at saturation | p50 / p95 / p99 at fixed rate | server CPU per request | failed requests |',
+    '|---|---|---|---|---|---|',
+    line('catalog, telemetry on', on),
+    line('catalog, telemetry off', off),
+    line('catalog without read cache, telemetry on', onNc),
+    line('catalog without read cache, telemetry off', offNc),
+    line('baseline Express + pg', base),
+    '',
+    `Telemetry on / off throughput: ${(100 * http.telemetryThroughputRatio).toFixed(1)} % with catalog's read ` +
+      `cache (as deployed), ${(100 * http.telemetryThroughputRatioNoCache).toFixed(1)} % without it. The sink received ` +
+      `${num(http.otlpExports.requests)} OTLP exports (${(http.otlpExports.bytes / 1e6).toFixed(1)} MB) during the ` +
+      `measured runs, so export cost is included.`,
+    '',
+  );
+}
+if (http?.gateway.measured && http.gateway.via && http.gateway.direct) {
+  const g = http.gateway;
+  detail.push(
+    '## gateway overhead',
+    '',
+    `The built gateway (telemetry on, rate limit raised out of the way: \`RATE_LIMIT_RPS=1000000\`) in front of ` +
+      `the telemetry-on catalog above, against the same catalog called directly; ${g.rate} rps over 10 ` +
+      `connections, ${http.settings.rounds} alternating rounds, the p50 difference is the median of the per-round ` +
+      `differences.`,
+    '',
+    '| path | p50 | p95 | p99 | CPU per request | failed |',
+    '|---|---|---|---|---|---|',
+    `| via gateway | ${ms(g.via?.p50)} | ${ms(g.via?.p95)} | ${ms(g.via?.p99)} | ${num(g.via?.cpuUsPerReq)} µs (gateway + catalog) | ${g.via?.failures} |`,
+    `| catalog direct | ${ms(g.direct?.p50)} | ${ms(g.direct?.p95)} | ${ms(g.direct?.p99)} | ${num(g.direct?.cpuUsPerReq)} µs | ${g.direct?.failures} |`,
+    '',
+  );
+}
+if (pipeline) {
+  const waits = Object.entries(pipeline.postgresWaits);
+  const totalWaits = waits.reduce((n, [, v]) => n + v, 0);
+  detail.push(
+    '## orders → invoices',
+    '',
+    `Real catalog and invoices processes (their default settings, telemetry on, exporting to a discarding sink), ` +
+      `one PostgreSQL with both databases, nats-server with JetStream. Orders (one line each, products 1–12) are ` +
+      `placed through \`POST /orders\` by ${pipeline.settings.concurrency} concurrent clients in the driver ` +
+      `process. Latency per order = invoices.created_at − orders.created_at (same machine clock). Events/s = ` +
+      `invoices ÷ (last invoice − first order). Then orders are placed at a fixed rate (${pipeline.settings.pacedRate}/s, ${pipeline.settings.pacedOrders} orders, open loop) for the latency when nothing queues. Then invoices is stopped, the same number of orders is queued ` +
+      `and published, and invoices is started again: the drain rate is the consumer alone.`,
+    '',
+    '| phase | orders | catalog intake orders/s | invoices/s | p50 | p95 | p99 | max | invoices | duplicates | parked | CPU ms per order |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ...[
+      ['live (saturating)', pipeline.live] as const,
+      [`paced ${pipeline.settings.pacedRate}/s`, pipeline.paced] as const,
+      ...(pipeline.drain ? [['drain (invoices alone)', pipeline.drain] as const] : []),
+    ].map(
+      ([name, p]) =>
+        `| ${name} | ${p.orders} | ${num(p.intakePerS)} | ${num(p.eventsPerS)} | ${ms(p.latencyMs?.p50)} | ${ms(p.latencyMs?.p95)} | ${ms(p.latencyMs?.p99)} | ${ms(p.latencyMs?.max)} | ${p.invoices} | ${p.duplicates} | ${p.parked} | ${Object.entries(
+          p.cpuMsPerOrder ?? {},
+        )
+          .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+          .join(', ')} |`,
+    ),
+    '',
+    `What the services' PostgreSQL sessions were doing during the live phase (pg_stat_activity sampled every ` +
+      `50 ms; \`CPU\` = active and not waiting):`,
+    '',
+    '| database, state | share of samples |',
+    '|---|---|',
+    ...waits.slice(0, 10).map(([k, v]) => `| ${k} | ${((100 * v) / totalWaits).toFixed(1)} % |`),
+    '',
+  );
+}
+const profileDir = join(dir, 'profiles');
+const profiles = existsSync(profileDir) ? readdirSync(profileDir).sort() : [];
+if (profiles.length > 0) {
+  detail.push(
+    '## CPU profiles',
+    '',
+    'Taken in separate runs (hack/bench.sh, the "profiled" steps) because profiling changes the figures: ' +
+      '`catalog-*` and `gateway` during one round of the HTTP benchmark, `pipeline-*` during 1,000 saturating and 1,000 paced orders; the share of time before the load (start-up) is in them too. ' +
+      'Full profiles (open in Chrome DevTools or speedscope): `.tmp/bench/profiles/<process>/`.',
+    '',
+  );
+  for (const name of profiles) {
+    detail.push(`### ${name}`, '', summarizeProfiles(join(profileDir, name)), '');
+  }
+}
+const analysisFile = join(repoRoot, 'bench/analysis.md');
+const analysis = existsSync(analysisFile) ? readFileSync(analysisFile, 'utf8').trim() : '';
+
+const doc = [
+  '# Benchmarks',
+  '',
+  'Generated by `make bench` (hack/bench.sh → the drivers in bench/ → bench/report.ts); do not edit by hand — ' +
+    'put explanations in bench/analysis.md, which is included below. The machines these run on are shared ' +
+    'and noisy, so only ratios and differences measured side by side in one run are compared, and figures are ' +
+    'medians. These are measurements, not tests: nothing here asserts a time.',
+  '',
+  '## Machine',
+  '',
+  `- date (start): ${readText('started') || new Date().toISOString()}`,
+  `- CPU: ${cpus()[0]?.model ?? 'unknown'}, \`nproc\` = ${sh('nproc', [])}`,
+  `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB total, ${(freemem() / 2 ** 30).toFixed(1)} GiB free at the end (\`free -h\` at the start below)`,
+  `- Node ${process.version}, PostgreSQL ${sh('sh', ['-c', 'ls /usr/lib/postgresql | sort -n | tail -1'])}, ${sh('/usr/sbin/nats-server', ['--version'])}`,
+  `- load average (1, 5, 15 min) — the machine was running other work during the benchmarks:`,
+  loadLog,
+  '',
+  '```',
+  readText('free.txt'),
+  '```',
+  '',
+  '## Results',
+  '',
+  table,
+  '',
+  ...(analysis ? [analysis, ''] : []),
+  ...detail,
+  '## Commands',
+  '',
+  'Everything: `make bench` (= `hack/bench.sh`). Each step, as run:',
+  '',
+  commands,
+  '- this document: `node bench/report.ts --dir .tmp/bench --doc docs/benchmarks.md`',
+  '',
+].join('\n');
+writeFileSync(args.doc, doc);
+console.log(`\nwrote ${args.doc}`);
