@@ -11,7 +11,7 @@ const common = {
     ],
   },
   moduleNameMapper: {
-    '^@obsdemo/(contracts|telemetry|testenv)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@obsdemo/(contracts|database|telemetry|testenv)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   roots,

@@ -26,6 +26,7 @@ export {
   type PoolStats,
 } from './metrics.js';
 export { opsRouter, type OpsOptions, type ReadinessCheck } from './ops.js';
+export { serviceApp, type ServiceAppOptions } from './service-app.js';
 export { buildOpenApi, type OpenApiOptions, type RouteDoc } from './openapi.js';
 export { createShutdown, type Closer, type Shutdown, type ShutdownOptions } from './shutdown.js';
 export {

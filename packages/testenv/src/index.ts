@@ -23,5 +23,14 @@ export {
   type ProcessSpec,
 } from './process/managed-process.js';
 export { freePort, freePorts } from './process/ports.js';
+export {
+  buildServices,
+  closedComponents,
+  runServiceToExit,
+  SHUTDOWN_COMPLETE_EXIT_0,
+  type StartupOutcome,
+} from './process/service-cli.js';
+export { pollUntil } from './process/poll.js';
+export { SPAN_KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 export * from './dataplane/index.js';
 export * from './observability/index.js';

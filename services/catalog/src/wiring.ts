@@ -1,3 +1,4 @@
+import { openDatabase, type Database } from '@obsdemo/database';
 import {
   createHttpMetrics,
   createLogger,
@@ -13,8 +14,8 @@ import { createApp } from './app.js';
 import { InvalidationBus } from './cache/invalidation.js';
 import { ReadCache } from './cache/read-cache.js';
 import { configSummary, type CatalogConfig } from './config.js';
-import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrations.js';
+import { defineModels, type Models } from './db/models.js';
 import { catalogOpenApi } from './openapi.js';
 import { OutboxRelay } from './outbox/relay.js';
 import { orderService } from './services/orders.js';
@@ -23,7 +24,7 @@ import { productService } from './services/products.js';
 
 export interface Catalog {
   app: Express;
-  db: Database;
+  db: Database & { models: Models };
   relay: OutboxRelay;
   cache: ReadCache;
   invalidations: InvalidationBus;
@@ -44,9 +45,9 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
   const logger = options.logger ?? createLogger({ service: 'catalog', level: config.LOG_LEVEL });
   const registry = createRegistry('catalog');
   const metrics = createHttpMetrics(registry);
-  const db = openDatabase(config, registry);
-  const applied = await migrate(db.sequelize);
-  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+  const database = openDatabase(config, registry);
+  const db = { ...database, models: defineModels(database.sequelize) };
+  await migrate(db.sequelize, logger);
   const relay = new OutboxRelay({
     sequelize: db.sequelize,
     natsUrl: config.NATS_URL,

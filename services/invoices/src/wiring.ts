@@ -1,3 +1,4 @@
+import { openDatabase, type Database } from '@obsdemo/database';
 import {
   createHttpMetrics,
   createLogger,
@@ -10,15 +11,15 @@ import type { OpenMetricsContentType, Registry } from 'prom-client';
 import { createApp } from './app.js';
 import { configSummary, type InvoicesConfig } from './config.js';
 import { OrdersConsumer } from './consumer/orders-consumer.js';
-import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrations.js';
+import { defineModels, type Models } from './db/models.js';
 import { computeInvoice } from './domain/invoice.js';
 import { invoicesOpenApi } from './openapi.js';
 import { invoiceService } from './services/invoices.js';
 
 export interface Invoices {
   app: Express;
-  db: Database;
+  db: Database & { models: Models };
   consumer: OrdersConsumer;
   logger: Logger;
   registry: Registry<OpenMetricsContentType>;
@@ -37,9 +38,9 @@ export async function buildInvoices(config: InvoicesConfig, options: InvoicesOpt
   const logger = options.logger ?? createLogger({ service: 'invoices', level: config.LOG_LEVEL });
   const registry = createRegistry('invoices');
   const metrics = createHttpMetrics(registry);
-  const db = openDatabase(config, registry);
-  const applied = await migrate(db.sequelize);
-  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+  const database = openDatabase(config, registry);
+  const db = { ...database, models: defineModels(database.sequelize) };
+  await migrate(db.sequelize, logger);
   const invoices = invoiceService(db);
   const consumer = new OrdersConsumer({
     natsUrl: config.NATS_URL,

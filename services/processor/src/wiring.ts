@@ -1,3 +1,4 @@
+import { openDatabase, type Database } from '@obsdemo/database';
 import {
   createHttpMetrics,
   createLogger,
@@ -10,7 +11,6 @@ import { Counter, type OpenMetricsContentType, type Registry } from 'prom-client
 import { createApp } from './app.js';
 import { CatalogClient } from './clients/catalog.js';
 import { configSummary, type ProcessorConfig } from './config.js';
-import { openDatabase, type Database } from './db/database.js';
 import { migrate } from './db/migrations.js';
 import { jobHandlers } from './jobs/handlers.js';
 import { jobStore } from './jobs/store.js';
@@ -42,8 +42,7 @@ export async function buildProcessor(config: ProcessorConfig, options: Processor
   const registry = createRegistry('processor');
   const metrics = createHttpMetrics(registry);
   const db = openDatabase(config, registry);
-  const applied = await migrate(db.sequelize);
-  if (applied.length > 0) logger.info('migrations applied', { migrations: applied });
+  await migrate(db.sequelize, logger);
   const retries = new Counter({
     name: 'upstream_retries_total',
     help: 'Retried calls to a dependency, by upstream and method.',

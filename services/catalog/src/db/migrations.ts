@@ -1,23 +1,13 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { Umzug, type UmzugStorage } from 'umzug';
+import { runMigrations, sqlMigration, type Migration } from '@obsdemo/database';
+import type { Logger } from '@obsdemo/telemetry';
+import type { Sequelize } from 'sequelize';
 import { SEED_PRODUCTS } from './seed.js';
 
-interface MigrationContext {
-  sequelize: Sequelize;
-  transaction: Transaction;
-}
-
-const sql =
-  (text: string) =>
-  async ({ context }: { context: MigrationContext }) => {
-    await context.sequelize.query(text, { transaction: context.transaction });
-  };
-
 /** Versioned and append-only: a released migration is never edited, a change is a new entry. */
-const MIGRATIONS = [
+const MIGRATIONS: readonly Migration[] = [
   {
     name: '0001-products',
-    up: sql(`
+    up: sqlMigration(`
       CREATE TABLE IF NOT EXISTS products (
         id serial PRIMARY KEY,
         sku varchar(32) NOT NULL UNIQUE,
@@ -33,7 +23,7 @@ const MIGRATIONS = [
   },
   {
     name: '0002-orders',
-    up: sql(`
+    up: sqlMigration(`
       CREATE TABLE IF NOT EXISTS orders (
         id serial PRIMARY KEY,
         customer varchar(200) NOT NULL,
@@ -54,7 +44,7 @@ const MIGRATIONS = [
   },
   {
     name: '0003-outbox',
-    up: sql(`
+    up: sqlMigration(`
       CREATE TABLE IF NOT EXISTS outbox (
         id bigserial PRIMARY KEY,
         msg_id varchar(200) NOT NULL UNIQUE,
@@ -70,7 +60,7 @@ const MIGRATIONS = [
   },
   {
     name: '0004-seed-products',
-    up: async ({ context }: { context: MigrationContext }) => {
+    up: async ({ context }) => {
       for (const p of SEED_PRODUCTS) {
         await context.sequelize.query(
           `INSERT INTO products (sku, name, description, category, price_cents, stock)
@@ -83,61 +73,10 @@ const MIGRATIONS = [
   },
 ];
 
-export const MIGRATION_NAMES = MIGRATIONS.map((m) => m.name);
-
-/** Keeps the migration log in the migration's own transaction, so a failed run leaves no half-applied state. */
-function transactionalStorage(): UmzugStorage<MigrationContext> {
-  const table = 'schema_migrations';
-  const ensure = async ({ sequelize, transaction }: MigrationContext) => {
-    await sequelize.query(
-      `CREATE TABLE IF NOT EXISTS ${table} (name varchar(255) PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-      { transaction },
-    );
-  };
-  return {
-    async executed({ context }) {
-      await ensure(context);
-      const rows = await context.sequelize.query<{ name: string }>(
-        `SELECT name FROM ${table} ORDER BY name`,
-        {
-          type: QueryTypes.SELECT,
-          transaction: context.transaction,
-        },
-      );
-      return rows.map((r) => r.name);
-    },
-    async logMigration({ name, context }) {
-      await context.sequelize.query(`INSERT INTO ${table} (name) VALUES (:name)`, {
-        replacements: { name },
-        transaction: context.transaction,
-      });
-    },
-    async unlogMigration({ name, context }) {
-      await context.sequelize.query(`DELETE FROM ${table} WHERE name = :name`, {
-        replacements: { name },
-        transaction: context.transaction,
-      });
-    },
-  };
-}
-
 /** Arbitrary constant shared by every replica: only one of them migrates at a time. */
 const MIGRATION_LOCK_KEY = 4_815_162_342;
 
-/** Applies pending migrations under an advisory lock; running it again is a no-op. Returns what was applied. */
-export async function migrate(sequelize: Sequelize): Promise<string[]> {
-  return sequelize.transaction(async (transaction) => {
-    await sequelize.query('SELECT pg_advisory_xact_lock(:key)', {
-      replacements: { key: MIGRATION_LOCK_KEY },
-      transaction,
-    });
-    const umzug = new Umzug<MigrationContext>({
-      migrations: MIGRATIONS,
-      context: { sequelize, transaction },
-      storage: transactionalStorage(),
-      logger: undefined,
-    });
-    const applied = await umzug.up();
-    return applied.map((m) => m.name);
-  });
+/** Applies pending migrations; running it again is a no-op. Returns what was applied. */
+export function migrate(sequelize: Sequelize, logger: Logger): Promise<string[]> {
+  return runMigrations(sequelize, MIGRATIONS, { lockKey: MIGRATION_LOCK_KEY, logger });
 }

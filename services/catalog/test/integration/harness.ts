@@ -8,6 +8,8 @@ import { PassThrough } from 'node:stream';
 import { CatalogConfigSchema, type CatalogConfig } from '../../src/config.js';
 import { buildCatalog, type Catalog } from '../../src/wiring.js';
 
+export { pollUntil as eventually } from '@obsdemo/testenv';
+
 export interface Dataplane {
   pg: PostgresServer;
   nats: NatsServer;
@@ -85,29 +87,6 @@ export async function startCatalog(
       await catalog.db.close();
     },
   };
-}
-
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(
-    `${what}: not reached; last value ${JSON.stringify(last)}; last error ${String(lastError)}`,
-  );
 }
 
 /** Every message currently in the ORDERS stream, read by sequence. */

@@ -1,27 +1,9 @@
 import { describe, it, expect, beforeAll } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const catalogDir = fileURLToPath(new URL('../..', import.meta.url));
-const repoRoot = join(catalogDir, '..', '..');
+import { buildServices, runServiceToExit } from '@obsdemo/testenv';
 
 beforeAll(() => {
-  const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-  const build = spawnSync(process.execPath, [tsc, '-b', join(catalogDir, 'tsconfig.json')], {
-    encoding: 'utf8',
-  });
-  expect(build.status).toBe(0);
+  buildServices('catalog');
 });
-
-function run(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', '@obsdemo/telemetry/register', 'dist/main.js'], {
-    cwd: catalogDir,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-}
 
 describe('start-up with bad configuration', () => {
   it.each([
@@ -35,11 +17,10 @@ describe('start-up with bad configuration', () => {
       /^config error: OTEL_TRACES_SAMPLER_ARG must be valid: /,
     ],
   ])('stops with exit code 1 and exactly one line on stderr (%p)', (env, line) => {
-    const result = run(env);
+    const result = runServiceToExit('catalog', env);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    const lines = result.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(line);
+    expect(result.stderrLines).toHaveLength(1);
+    expect(result.stderrLines[0]).toMatch(line);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { freePort, ManagedProcess, waitUntilReady } from '@obsdemo/testenv';
+import {
+  freePort,
+  ManagedProcess,
+  SPAN_KIND,
+  startOtlpReceiver,
+  waitUntilReady,
+  type OtlpReceiver,
+  type ReceivedSpan,
+} from '@obsdemo/testenv';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,13 +21,12 @@ import {
   streamMessages,
   type Dataplane,
 } from './harness.js';
-import { SPAN_KIND, startOtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
 
 const catalogDir = fileURLToPath(new URL('../..', import.meta.url));
 const repoRoot = join(catalogDir, '..', '..');
 
 let dp: Dataplane;
-let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let receiver: OtlpReceiver;
 let proc: ManagedProcess;
 let base: string;
 let logDir: string;

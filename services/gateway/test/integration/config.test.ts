@@ -1,20 +1,9 @@
 import { describe, it, expect, beforeAll } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { buildServices } from './harness.js';
+import { buildServices, runServiceToExit } from '@obsdemo/testenv';
 
 beforeAll(() => {
-  buildServices();
+  buildServices('catalog', 'gateway', 'loadgen');
 });
-
-function run(service: string, env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', '@obsdemo/telemetry/register', 'dist/main.js'], {
-    cwd: fileURLToPath(new URL(`../../../${service}`, import.meta.url)),
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-}
 
 describe('start-up with bad configuration', () => {
   it.each([
@@ -40,11 +29,10 @@ describe('start-up with bad configuration', () => {
     ],
     ['loadgen', { LOADGEN_RPS: 'fast' }, /^config error: LOADGEN_RPS must be valid: /],
   ])('%s stops with exit code 1 and exactly one line on stderr (%p)', (service, env, line) => {
-    const result = run(service, env);
+    const result = runServiceToExit(service, env);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    const lines = result.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(line);
+    expect(result.stderrLines).toHaveLength(1);
+    expect(result.stderrLines[0]).toMatch(line);
   });
 });

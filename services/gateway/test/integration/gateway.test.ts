@@ -1,11 +1,15 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import type { ServiceProcess } from '@obsdemo/testenv';
+import {
+  buildServices,
+  SPAN_KIND,
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type ServiceProcess,
+} from '@obsdemo/testenv';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SPAN_KIND, startOtlpReceiver } from '../../../catalog/test/integration/otlp-receiver.js';
 import {
-  buildServices,
   call,
   counter,
   eventually,
@@ -16,7 +20,7 @@ import {
 } from './harness.js';
 
 let backend: Backend;
-let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let receiver: OtlpReceiver;
 const gateways: ServiceProcess[] = [];
 const OTLP = () => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -31,7 +35,7 @@ async function gateway(env: Record<string, string>): Promise<ServiceProcess> {
 }
 
 beforeAll(async () => {
-  buildServices();
+  buildServices('catalog', 'gateway', 'loadgen');
   receiver = await startOtlpReceiver();
   backend = await startBackend('gateway_it', OTLP());
 });

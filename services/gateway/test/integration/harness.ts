@@ -6,25 +6,10 @@ import {
   type PostgresServer,
   type ServiceProcess,
 } from '@obsdemo/testenv';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+export { pollUntil as eventually } from '@obsdemo/testenv';
+
 const PRELOAD = ['--import', '@obsdemo/telemetry/register'];
-
-/** The tests run the compiled services exactly as the containers do, so dist/ must be current. */
-export function buildServices(services: string[] = ['catalog', 'gateway', 'loadgen']): void {
-  execFileSync(
-    process.execPath,
-    [
-      join(repoRoot, 'node_modules/typescript/bin/tsc'),
-      '-b',
-      ...services.map((s) => join(repoRoot, 'services', s, 'tsconfig.json')),
-    ],
-    { stdio: 'inherit' },
-  );
-}
 
 export interface Backend {
   pg: PostgresServer;
@@ -135,27 +120,4 @@ export async function counter(base: string, name: string, labels: Record<string,
     if (Object.entries(labels).every(([k, v]) => labelText.includes(`${k}="${v}"`))) sum += Number(match[2]);
   }
   return sum;
-}
-
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(
-    `${what}: not reached; last value ${JSON.stringify(last)}; last error ${String(lastError)}`,
-  );
 }

@@ -1,22 +1,12 @@
-import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
-import { Umzug, type UmzugStorage } from 'umzug';
-
-interface MigrationContext {
-  sequelize: Sequelize;
-  transaction: Transaction;
-}
-
-const sql =
-  (text: string) =>
-  async ({ context }: { context: MigrationContext }) => {
-    await context.sequelize.query(text, { transaction: context.transaction });
-  };
+import { runMigrations, sqlMigration, type Migration } from '@obsdemo/database';
+import type { Logger } from '@obsdemo/telemetry';
+import type { Sequelize } from 'sequelize';
 
 /** Versioned and append-only: a released migration is never edited, a change is a new entry. */
-const MIGRATIONS = [
+const MIGRATIONS: readonly Migration[] = [
   {
     name: '0001-invoices',
-    up: sql(`
+    up: sqlMigration(`
       CREATE TABLE IF NOT EXISTS invoices (
         id bigserial PRIMARY KEY,
         number varchar(32) NOT NULL UNIQUE,
@@ -45,7 +35,7 @@ const MIGRATIONS = [
   },
   {
     name: '0002-parked-messages',
-    up: sql(`
+    up: sqlMigration(`
       CREATE TABLE IF NOT EXISTS parked_messages (
         id bigserial PRIMARY KEY,
         stream varchar(64) NOT NULL,
@@ -63,58 +53,10 @@ const MIGRATIONS = [
   },
 ];
 
-export const MIGRATION_NAMES = MIGRATIONS.map((m) => m.name);
-
-/** Keeps the migration log in the migration's own transaction, so a failed run leaves no half-applied state. */
-function transactionalStorage(): UmzugStorage<MigrationContext> {
-  const table = 'schema_migrations';
-  const ensure = async ({ sequelize, transaction }: MigrationContext) => {
-    await sequelize.query(
-      `CREATE TABLE IF NOT EXISTS ${table} (name varchar(255) PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
-      { transaction },
-    );
-  };
-  return {
-    async executed({ context }) {
-      await ensure(context);
-      const rows = await context.sequelize.query<{ name: string }>(
-        `SELECT name FROM ${table} ORDER BY name`,
-        { type: QueryTypes.SELECT, transaction: context.transaction },
-      );
-      return rows.map((r) => r.name);
-    },
-    async logMigration({ name, context }) {
-      await context.sequelize.query(`INSERT INTO ${table} (name) VALUES (:name)`, {
-        replacements: { name },
-        transaction: context.transaction,
-      });
-    },
-    async unlogMigration({ name, context }) {
-      await context.sequelize.query(`DELETE FROM ${table} WHERE name = :name`, {
-        replacements: { name },
-        transaction: context.transaction,
-      });
-    },
-  };
-}
-
 /** Arbitrary constant shared by every replica: only one of them migrates at a time. */
 const MIGRATION_LOCK_KEY = 8_002_000_001;
 
-/** Applies pending migrations under an advisory lock; running it again is a no-op. Returns what was applied. */
-export async function migrate(sequelize: Sequelize): Promise<string[]> {
-  return sequelize.transaction(async (transaction) => {
-    await sequelize.query('SELECT pg_advisory_xact_lock(:key)', {
-      replacements: { key: MIGRATION_LOCK_KEY },
-      transaction,
-    });
-    const umzug = new Umzug<MigrationContext>({
-      migrations: MIGRATIONS,
-      context: { sequelize, transaction },
-      storage: transactionalStorage(),
-      logger: undefined,
-    });
-    const applied = await umzug.up();
-    return applied.map((m) => m.name);
-  });
+/** Applies pending migrations; running it again is a no-op. Returns what was applied. */
+export function migrate(sequelize: Sequelize, logger: Logger): Promise<string[]> {
+  return runMigrations(sequelize, MIGRATIONS, { lockKey: MIGRATION_LOCK_KEY, logger });
 }

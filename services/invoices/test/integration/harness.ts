@@ -6,26 +6,11 @@ import {
   type PostgresServer,
   type ServiceProcess,
 } from '@obsdemo/testenv';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-const PRELOAD = ['--import', '@obsdemo/telemetry/register'];
+export { buildServices, pollUntil as eventually } from '@obsdemo/testenv';
 
-/** The tests run the compiled services exactly as the containers do, so dist/ must be current. */
-export function buildServices(...services: string[]): void {
-  execFileSync(
-    process.execPath,
-    [
-      join(repoRoot, 'node_modules/typescript/bin/tsc'),
-      '-b',
-      ...services.map((s) => join(repoRoot, 'services', s, 'tsconfig.json')),
-    ],
-    { stdio: 'inherit' },
-  );
-}
+const PRELOAD = ['--import', '@obsdemo/telemetry/register'];
 
 export interface Dataplane {
   pg: PostgresServer;
@@ -146,29 +131,6 @@ export async function sql<T extends Record<string, unknown>>(
   } finally {
     await client.end();
   }
-}
-
-export async function eventually<T>(
-  what: string,
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await probe();
-      if (accept(last)) return last;
-    } catch (error) {
-      lastError = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(
-    `${what}: not reached; last value ${JSON.stringify(last)}; last error ${String(lastError)}`,
-  );
 }
 
 export interface JsonResponse {

@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { ORDERS_STREAM, ORDER_CREATED_SUBJECT, encodeOrderCreated } from '@obsdemo/contracts';
-import type { ServiceProcess } from '@obsdemo/testenv';
+import { closedComponents, SHUTDOWN_COMPLETE_EXIT_0, type ServiceProcess } from '@obsdemo/testenv';
 import { connect, type NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
 import {
@@ -261,10 +261,7 @@ describe('invoices with real catalog, NATS and Postgres', () => {
     await invoices.stop();
     expect(invoices.running).toBe(false);
     const log = invoices.logs();
-    const closed = [...log.matchAll(/"component":"([\w-]+)"/g)].map((m) => m[1]);
-    expect(closed.slice(-2)).toEqual(['orders-consumer', 'postgres-pool']);
-    expect(log).toMatch(
-      /"exitCode":0[^\n]*"message":"shutdown complete"|"message":"shutdown complete"[^\n]*"exitCode":0/,
-    );
+    expect(closedComponents(log).slice(-2)).toEqual(['orders-consumer', 'postgres-pool']);
+    expect(log).toMatch(SHUTDOWN_COMPLETE_EXIT_0);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import type { ServiceProcess } from '@obsdemo/testenv';
-import { SPAN_KIND, startOtlpReceiver } from '../../../catalog/test/integration/otlp-receiver.js';
+import { SPAN_KIND, startOtlpReceiver, type OtlpReceiver, type ServiceProcess } from '@obsdemo/testenv';
 import {
   buildServices,
   eventually,
@@ -12,7 +11,7 @@ import {
 } from './harness.js';
 
 let dp: Dataplane;
-let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let receiver: OtlpReceiver;
 let catalog: ServiceProcess;
 let invoices: ServiceProcess;
 

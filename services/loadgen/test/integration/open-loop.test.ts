@@ -1,7 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import type { ServiceProcess } from '@obsdemo/testenv';
+import { buildServices, type ServiceProcess } from '@obsdemo/testenv';
 import {
-  buildServices,
   call,
   counter,
   eventually,
@@ -17,7 +16,7 @@ let gateway: ServiceProcess;
 let processor: ServiceProcess;
 
 beforeAll(async () => {
-  buildServices(['catalog', 'processor', 'gateway', 'loadgen']);
+  buildServices('catalog', 'processor', 'gateway', 'loadgen');
   backend = await startBackend('loadgen_it');
   processor = await startProcessor(backend, 'loadgen_processor');
   gateway = await startGateway({

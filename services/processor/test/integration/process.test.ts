@@ -1,22 +1,9 @@
 import { describe, it, expect, beforeAll } from '@jest/globals';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { buildServices } from '../../../invoices/test/integration/harness.js';
-
-const serviceDir = fileURLToPath(new URL('../..', import.meta.url));
+import { buildServices, runServiceToExit } from '@obsdemo/testenv';
 
 beforeAll(() => {
   buildServices('processor');
 });
-
-function run(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--import', '@obsdemo/telemetry/register', 'dist/main.js'], {
-    cwd: serviceDir,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
-}
 
 describe('start-up with bad configuration', () => {
   it.each([
@@ -30,11 +17,10 @@ describe('start-up with bad configuration', () => {
       /^config error: OTEL_TRACES_SAMPLER_ARG must be valid: /,
     ],
   ])('stops with exit code 1 and exactly one line on stderr (%p)', (env, line) => {
-    const result = run(env);
+    const result = runServiceToExit('processor', env);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
-    const lines = result.stderr.trimEnd().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(line);
+    expect(result.stderrLines).toHaveLength(1);
+    expect(result.stderrLines[0]).toMatch(line);
   });
 });

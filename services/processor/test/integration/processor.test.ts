@@ -1,6 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { createLogger, parseConfig } from '@obsdemo/telemetry';
-import type { ServiceProcess } from '@obsdemo/testenv';
+import { closedComponents, SHUTDOWN_COMPLETE_EXIT_0, type ServiceProcess } from '@obsdemo/testenv';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
@@ -188,11 +188,8 @@ describe('processor against a real catalog, invoices, Postgres and NATS', () => 
     await processor.stop();
     expect(processor.running).toBe(false);
     const log = processor.logs();
-    const closed = [...log.matchAll(/"component":"([\w-]+)"/g)].map((m) => m[1]);
-    expect(closed.slice(-2)).toEqual(['job-worker', 'postgres-pool']);
-    expect(log).toMatch(
-      /"exitCode":0[^\n]*"message":"shutdown complete"|"message":"shutdown complete"[^\n]*"exitCode":0/,
-    );
+    expect(closedComponents(log).slice(-2)).toEqual(['job-worker', 'postgres-pool']);
+    expect(log).toMatch(SHUTDOWN_COMPLETE_EXIT_0);
   });
 });
 

@@ -1,10 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import type { ServiceProcess } from '@obsdemo/testenv';
 import {
   SPAN_KIND,
   startOtlpReceiver,
+  type OtlpReceiver,
   type ReceivedSpan,
-} from '../../../catalog/test/integration/otlp-receiver.js';
+  type ServiceProcess,
+} from '@obsdemo/testenv';
 import {
   buildServices,
   eventually,
@@ -16,7 +17,7 @@ import {
 } from '../../../invoices/test/integration/harness.js';
 
 let dp: Dataplane;
-let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let receiver: OtlpReceiver;
 let catalog: ServiceProcess;
 let processor: ServiceProcess;
 

@@ -1,12 +1,22 @@
 import { classifySql, createDatabaseMetrics, type PoolStats } from '@obsdemo/telemetry';
 import type { OpenMetricsContentType, Registry } from 'prom-client';
 import { Sequelize } from 'sequelize';
-import type { CatalogConfig } from '../config.js';
-import { defineModels, type Models } from './models.js';
+
+/** The services' DB_* config keys, so each service passes its validated config as it is. */
+export interface DatabaseSettings {
+  DB_HOST: string;
+  DB_PORT: number;
+  DB_NAME: string;
+  DB_USER: string;
+  DB_PASSWORD: string;
+  DB_POOL_MIN: number;
+  DB_POOL_MAX: number;
+  DB_POOL_ACQUIRE_MS: number;
+  DB_POOL_IDLE_MS: number;
+}
 
 export interface Database {
   sequelize: Sequelize;
-  models: Models;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -20,8 +30,8 @@ interface PoolLike {
 }
 
 /** sequelize-pool exposes its counters only on the untyped connection manager. */
-function poolStats(sequelize: Sequelize): PoolStats {
-  const pool = (sequelize.connectionManager as unknown as { pool?: Partial<PoolLike> }).pool;
+export function poolStats(connectionManager: unknown): PoolStats {
+  const pool = (connectionManager as { pool?: Partial<PoolLike> } | undefined)?.pool;
   return {
     used: pool?.using ?? 0,
     idle: pool?.available ?? 0,
@@ -29,19 +39,6 @@ function poolStats(sequelize: Sequelize): PoolStats {
     max: pool?.maxSize ?? 0,
   };
 }
-
-export type DatabaseSettings = Pick<
-  CatalogConfig,
-  | 'DB_HOST'
-  | 'DB_PORT'
-  | 'DB_NAME'
-  | 'DB_USER'
-  | 'DB_PASSWORD'
-  | 'DB_POOL_MIN'
-  | 'DB_POOL_MAX'
-  | 'DB_POOL_ACQUIRE_MS'
-  | 'DB_POOL_IDLE_MS'
->;
 
 export function openDatabase(
   settings: DatabaseSettings,
@@ -62,14 +59,13 @@ export function openDatabase(
       idle: settings.DB_POOL_IDLE_MS,
     },
   });
-  const metrics = createDatabaseMetrics(registry, () => poolStats(sequelize));
+  const metrics = createDatabaseMetrics(registry, () => poolStats(sequelize.connectionManager));
   sequelize.addHook('afterQuery', (_options, query) => {
     const text = (query as unknown as { sql?: unknown }).sql;
     if (typeof text === 'string') metrics.queriesTotal.inc(classifySql(text));
   });
   return {
     sequelize,
-    models: defineModels(sequelize),
     ping: async () => {
       await sequelize.query('SELECT 1');
     },

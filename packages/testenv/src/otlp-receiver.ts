@@ -36,12 +36,14 @@ interface OtlpRequest {
 const valueOf = (v: OtlpValue): unknown => v.stringValue ?? v.intValue ?? v.boolValue ?? v.doubleValue;
 const attrs = (list: OtlpAttribute[] = []) => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
 
-/** The smallest OTLP/HTTP (JSON) trace receiver: it keeps every span it is sent. */
-export async function startOtlpReceiver(): Promise<{
+export interface OtlpReceiver {
   url: string;
   spans: ReceivedSpan[];
   close: () => Promise<void>;
-}> {
+}
+
+/** The smallest OTLP/HTTP (JSON) trace receiver: it keeps every span it is sent. */
+export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
