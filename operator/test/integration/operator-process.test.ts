@@ -81,6 +81,26 @@ const ready = (d: DefaultedObservabilityDemo | undefined) =>
   d?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true &&
   d.status?.observedGeneration === d.metadata?.generation;
 
+/** Scales one service through the demo's spec, as a user would with kubectl. */
+async function scale(service: string, replicas: number): Promise<void> {
+  const patch = JSON.stringify({ spec: { services: { [service]: { replicas } } } });
+  await kubectl('patch', 'od', 'shop', '-n', NS, '--type=merge', '-p', patch);
+}
+
+/** Waits until the demo is Ready for its current generation with `service` at `replicas`. */
+async function converged(what: string, service: string, replicas: number): Promise<void> {
+  await eventually(
+    what,
+    async () => {
+      const d = await demo('shop');
+      return ready(d) && d?.status?.components?.find((c) => c.name === service)?.desired === replicas
+        ? true
+        : undefined;
+    },
+    120_000,
+  );
+}
+
 async function leaseHolder(): Promise<string | undefined> {
   const lease = await admin.get<{ spec?: { holderIdentity?: string } }>({
     apiVersion: 'coordination.k8s.io/v1',
@@ -148,26 +168,8 @@ describe('operator process', () => {
 
   it('keeps working across an apiserver restart without restarting itself', async () => {
     await cp.restartApiserver();
-    await kubectl(
-      'patch',
-      'od',
-      'shop',
-      '-n',
-      NS,
-      '--type=merge',
-      '-p',
-      '{"spec":{"services":{"catalog":{"replicas":2}}}}',
-    );
-    await eventually(
-      'the change to be reconciled after the restart',
-      async () => {
-        const d = await demo('shop');
-        return ready(d) && d?.status?.components?.find((c) => c.name === 'catalog')?.desired === 2
-          ? true
-          : undefined;
-      },
-      120_000,
-    );
+    await scale('catalog', 2);
+    await converged('the change to be reconciled after the restart', 'catalog', 2);
     expect(operators[0]!.running).toBe(true);
   });
 
@@ -185,54 +187,18 @@ describe('operator process', () => {
       60_000,
     );
     // Killed mid-way through its work or not, the new leader converges a fresh change.
-    await kubectl(
-      'patch',
-      'od',
-      'shop',
-      '-n',
-      NS,
-      '--type=merge',
-      '-p',
-      '{"spec":{"services":{"processor":{"replicas":2}}}}',
-    );
-    await eventually(
-      'the new leader to reconcile',
-      async () => {
-        const d = await demo('shop');
-        return ready(d) && d?.status?.components?.find((c) => c.name === 'processor')?.desired === 2
-          ? true
-          : undefined;
-      },
-      120_000,
-    );
+    await scale('processor', 2);
+    await converged('the new leader to reconcile', 'processor', 2);
   });
 
   it('converges after the operator is killed mid-reconcile and started again', async () => {
     // A change lands and the only operator is killed while it works on it (SIGKILL, no lease release). A
     // reconcile renders six charts with helm, so 300 ms after the change it is in the middle of one.
-    await kubectl(
-      'patch',
-      'od',
-      'shop',
-      '-n',
-      NS,
-      '--type=merge',
-      '-p',
-      '{"spec":{"services":{"gateway":{"replicas":2}}}}',
-    );
+    await scale('gateway', 2);
     await new Promise((resolve) => setTimeout(resolve, 300));
     await operators[1]!.kill();
     latestPort = (await startOperator('d')).port;
-    await eventually(
-      'the restarted operator to converge',
-      async () => {
-        const d = await demo('shop');
-        return ready(d) && d?.status?.components?.find((c) => c.name === 'gateway')?.desired === 2
-          ? true
-          : undefined;
-      },
-      120_000,
-    );
+    await converged('the restarted operator to converge', 'gateway', 2);
     expect(await leaseHolder()).toMatch(/^d_/);
   });
 
