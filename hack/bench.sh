@@ -46,6 +46,7 @@ if [[ -f $out/pipeline.json ]] && missed "$out/pipeline.json" 'r.live.eventsPerS
     --profile-dir "$out/profiles" --out "$out/pipeline-profiled.json"
 fi
 step "local control plane start" node bench/control-plane-start.ts 5 --out "$out/control-plane.json"
+step "operator at scale" node bench/operator.ts --demos 100 --out "$out/operator.json"
 
 node bench/report.ts --dir "$out" --doc docs/benchmarks.md
 if ((${#failed[@]})); then

@@ -28,7 +28,8 @@ export interface ControlPlaneState {
   pids: Record<string, number>;
 }
 
-const SERVICE_CIDR = '10.96.0.0/24';
+// Room for about 65,000 Services: a demo renders a dozen, and the operator benchmark runs 100 demos.
+const SERVICE_CIDR = '10.96.0.0/16';
 const SERVICE_IP = '10.96.0.1';
 const COMPONENTS = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
 type Component = (typeof COMPONENTS)[number];

@@ -1,0 +1,199 @@
+// The operator at scale on a local control plane: the operator process (as `make run` starts it) against a real
+// kube-apiserver, kwok making pods Ready.
+//   1. CR → all objects applied, warm: after one warm-up demo, 5 demos created one at a time; the time from create
+//      to the first status that lists the applied inventory for the demo's generation.
+//   2. 100 demos created at once → every one Ready=True.
+//   3. Writes per resync with nothing changed: the apiserver's own request counters for the kinds the operator
+//      writes, over one resync period (30 s) once everything is Ready.
+//   4. The operator's RSS with those demos.
+// Usage: node bench/operator.ts [--demos 100] [--out FILE]   (after `make tools build`)
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ControlPlane,
+  ManagedProcess,
+  defaultBinDir,
+  freePort,
+  kubeRequest,
+  loadTls,
+  waitUntilReady,
+} from '@obsdemo/testenv';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
+};
+const demos = Number(option('--demos', '100'));
+const out = option('--out', '');
+const RESYNC_S = 30;
+const WRITTEN = new Set([
+  'deployments',
+  'statefulsets',
+  'services',
+  'configmaps',
+  'serviceaccounts',
+  'secrets',
+  'networkpolicies',
+  'poddisruptionbudgets',
+  'roles',
+  'rolebindings',
+  'observabilitydemos',
+]);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+// Six fake nodes: kwok's node takes 250 pods and 100 demos run about 1,100.
+const cp = await ControlPlane.start({ nodes: 6 });
+const tls = loadTls({
+  ca: join(cp.dir, 'ca.crt'),
+  cert: join(cp.dir, 'client-admin.crt'),
+  key: join(cp.dir, 'client-admin.key'),
+});
+const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+  const res = await kubeRequest(cp.server, tls, method, path, body, 30_000);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 300)}`);
+  return JSON.parse(res.body) as T;
+};
+const crd = JSON.parse(
+  JSON.stringify(
+    (await import('yaml')).parse(
+      readFileSync(join(root, 'crds', 'obsdemo.dev_observabilitydemos.yaml'), 'utf8'),
+    ),
+  ),
+) as unknown;
+await api('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
+for (;;) {
+  const res = await kubeRequest(cp.server, tls, 'GET', '/apis/obsdemo.dev/v1alpha1');
+  if (res.status === 200) break;
+  await sleep(200);
+}
+for (const ns of ['warm', 'scale']) {
+  await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+}
+
+const port = await freePort();
+const operator = ManagedProcess.start({
+  name: 'operator',
+  command: process.execPath,
+  args: ['--import', '@obsdemo/telemetry/register', join(root, 'operator', 'dist', 'main.js')],
+  cwd: root,
+  logFile: join(cp.dir, 'logs', 'operator.log'),
+  env: {
+    PATH: process.env.PATH ?? '',
+    KUBECONFIG: cp.kubeconfig,
+    OPERATOR_HOST: '127.0.0.1',
+    OPERATOR_PORT: String(port),
+    LEADER_ELECT: 'false',
+    HELM_BINARY: join(defaultBinDir(), 'helm'),
+    CHARTS_DIR: join(root, 'charts'),
+    RESYNC_PERIOD: `${RESYNC_S}s`,
+    MAX_CONCURRENT_RECONCILES: '2',
+    LOG_LEVEL: 'warn',
+  },
+});
+
+interface Demo {
+  metadata: { generation: number };
+  status?: {
+    observedGeneration?: number;
+    inventory?: unknown[];
+    conditions?: { type: string; status: string }[];
+  };
+}
+const demoPath = (ns: string, name?: string) =>
+  `/apis/obsdemo.dev/v1alpha1/namespaces/${ns}/observabilitydemos${name ? `/${name}` : ''}`;
+const create = (ns: string, name: string) =>
+  api('POST', demoPath(ns), {
+    apiVersion: 'obsdemo.dev/v1alpha1',
+    kind: 'ObservabilityDemo',
+    metadata: { name },
+    spec: {},
+  });
+const applied = (d: Demo) =>
+  (d.status?.inventory?.length ?? 0) > 0 && d.status?.observedGeneration === d.metadata.generation;
+const isReady = (d: Demo) =>
+  d.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+
+/** apiserver_request_total for the kinds the operator writes (object and status), by write verb. */
+async function writesSoFar(): Promise<number> {
+  const text = (await kubeRequest(cp.server, tls, 'GET', '/metrics', undefined, 30_000)).body;
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const verb = /verb="([A-Z]+)"/.exec(line)?.[1] ?? '';
+    const resource = /resource="([^"]*)"/.exec(line)?.[1] ?? '';
+    const subresource = /subresource="([^"]*)"/.exec(line)?.[1] ?? '';
+    if (!['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY'].includes(verb) || !WRITTEN.has(resource)) continue;
+    if (subresource !== '' && !(resource === 'observabilitydemos' && subresource === 'status')) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+try {
+  await waitUntilReady(
+    operator,
+    'healthy',
+    async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok,
+    60_000,
+  );
+
+  // 1. Warm: one demo to warm helm, the render cache's chart digests and the connections, then 5 measured.
+  const appliedTimes: number[] = [];
+  for (let i = 0; i <= 5; i++) {
+    const started = performance.now();
+    await create('warm', `warm-${i}`);
+    for (;;) {
+      if (applied(await api<Demo>('GET', demoPath('warm', `warm-${i}`)))) break;
+      await sleep(25);
+    }
+    if (i > 0) appliedTimes.push((performance.now() - started) / 1000);
+  }
+
+  // 2. Scale: every demo created at once, then wait until each is Ready.
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: demos }, (_, i) => create('scale', `demo-${String(i).padStart(3, '0')}`)),
+  );
+  let ready = 0;
+  for (;;) {
+    const list = await api<{ items: Demo[] }>('GET', demoPath('scale'));
+    ready = list.items.filter(isReady).length;
+    if (ready === demos) break;
+    if (performance.now() - started > 900_000)
+      throw new Error(`only ${ready}/${demos} Ready after 15 minutes`);
+    await sleep(1000);
+  }
+  const readyS = (performance.now() - started) / 1000;
+
+  // 3. Quiet: let requeues settle, then count writes over one resync period plus a margin.
+  await sleep(15_000);
+  const before = await writesSoFar();
+  await sleep((RESYNC_S + 5) * 1000);
+  const resyncWrites = (await writesSoFar()) - before;
+
+  // 4. RSS of the operator with every demo in its caches.
+  const status = readFileSync(`/proc/${operator.pid}/status`, 'utf8');
+  const rssMB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+
+  const result = {
+    demos,
+    appliedWarmS: appliedTimes,
+    appliedWarmMedianS: median(appliedTimes),
+    readyAllS: readyS,
+    writesOverOneResync: resyncWrites,
+    rssMB,
+  };
+  console.log(
+    `operator: CR → applied (warm) median ${result.appliedWarmMedianS.toFixed(2)} s (${appliedTimes.map((t) => t.toFixed(2)).join(', ')}); ` +
+      `${demos} CRs → Ready in ${readyS.toFixed(1)} s; writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB`,
+  );
+  if (out) writeFileSync(out, JSON.stringify(result, null, 2));
+} finally {
+  await operator.stop();
+  await cp.stop();
+}
