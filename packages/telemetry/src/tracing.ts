@@ -55,6 +55,23 @@ export function createSampler(ratio: number): Sampler {
   return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
 }
 
+/**
+ * Tempo's service graph names a database edge's server after `peer.service` when a span has it, else after the
+ * database name (catalog, invoices, ...), which would draw each service an edge to a node of its own name. Every
+ * service's database is the demo's Postgres, so its spans name that peer.
+ */
+export const DATABASE_PEER_SERVICE = 'postgres';
+
+/**
+ * The pg instrumentation writes only the stable database conventions (db.system.name, db.namespace), while Tempo's
+ * service-graph processor still recognises a database call by the older `db.system`: without it the edge would
+ * only appear, as a virtual node, after the unmatched client span expires.
+ */
+function markDatabasePeer(span: { setAttribute(key: string, value: string): unknown }): void {
+  span.setAttribute('peer.service', DATABASE_PEER_SERVICE);
+  span.setAttribute('db.system', 'postgresql');
+}
+
 /** Health and metrics scrapes would drown real traffic in the trace store. */
 const NOISY_PATHS = new Set(['/health', '/ready', '/metrics']);
 
@@ -64,7 +81,11 @@ export function defaultInstrumentations(): Instrumentation[] {
       ignoreIncomingRequestHook: (req) => NOISY_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
     }),
     new ExpressInstrumentation(),
-    new PgInstrumentation({ requireParentSpan: true }),
+    new PgInstrumentation({
+      requireParentSpan: true,
+      requestHook: markDatabasePeer,
+      connectionHook: markDatabasePeer,
+    }),
     new UndiciInstrumentation(),
   ];
 }

@@ -3,8 +3,14 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ControlPlane, type ControlPlaneState } from './controlplane/control-plane.js';
+import { startEmbeddedDemo, type EmbeddedDemo } from './demo/embedded.js';
+import { formatSummary, trafficSummary } from './demo/summary.js';
+import { eventually } from './jest/context.js';
 
-/** `make cluster-up` / `make cluster-down`: a detached local control plane for a person. */
+/**
+ * `make cluster-up` / `make cluster-down`: a detached local control plane for a person.
+ * `make demo` (without Docker) / `make demo-down`: the embedded demo in the foreground, stopped by Ctrl-C or demo-down.
+ */
 const stateDir =
   process.env.OBSDEMO_CLUSTER_DIR ?? fileURLToPath(new URL('../../../.tmp/cluster/', import.meta.url));
 const stateFile = join(stateDir, 'state.json');
@@ -61,11 +67,100 @@ async function down(): Promise<void> {
   console.log('local control plane stopped');
 }
 
+const demoDir =
+  process.env.OBSDEMO_DEMO_DIR ?? fileURLToPath(new URL('../../../.tmp/demo/', import.meta.url));
+const demoPidFile = join(demoDir, 'demo.pid');
+const SUMMARY_EVERY_MS = 15_000;
+
+function runningDemoPid(): number | undefined {
+  if (!existsSync(demoPidFile)) return undefined;
+  const pid = Number(readFileSync(demoPidFile, 'utf8'));
+  return Number.isInteger(pid) && alive(pid) ? pid : undefined;
+}
+
+async function demo(): Promise<void> {
+  const running = runningDemoPid();
+  if (running !== undefined) {
+    throw new Error(`the embedded demo is already running (pid ${running}): make demo-down stops it`);
+  }
+  await rm(demoDir, { recursive: true, force: true });
+  await mkdir(demoDir, { recursive: true });
+  await writeFile(demoPidFile, String(process.pid));
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+  // Set once the demo is up; a signal before that stops what has started through startEmbeddedDemo's own cleanup.
+  const current: { demo?: EmbeddedDemo } = {};
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the demo (every process it started)`);
+    await current.demo?.stop();
+    await rm(demoPidFile, { force: true });
+    console.log(`demo stopped; logs stay in ${demoDir}`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const instance = await startEmbeddedDemo({
+    dir: demoDir,
+    log: (line) => console.log(`[${elapsed()}] ${line}`),
+  });
+  current.demo = instance;
+  const { prometheus } = instance;
+  console.log(`[${elapsed()}] waiting until traffic flows and Tempo draws the service graph`);
+  await eventually(
+    'gateway traffic and service-graph edges in Prometheus',
+    async () => {
+      const summary = await trafficSummary(prometheus);
+      return summary.gatewayRps > 0 && summary.edges.length > 0 ? summary : undefined;
+    },
+    300_000,
+  );
+  const gateway = instance.services.get('gateway');
+  console.log(`
+The demo is running (${elapsed()}):
+  gateway      ${gateway?.url ?? '(not enabled)'}   e.g. curl ${gateway?.url ?? ''}/api/v1/catalog/products
+  Prometheus   ${prometheus.url}   (service graph: traces_service_graph_request_total)
+  Tempo        ${instance.tempo.apiUrl}   (GET /api/search, /api/traces/<trace id>)
+  cluster      export KUBECONFIG=${instance.kubeconfig}; kubectl get od -n ${instance.namespace}
+  logs         ${demoDir}logs and ${demoDir}cluster/logs (each process's own log file)
+Grafana has no local build on this machine; its dashboards read this Prometheus (see docs/quickstart.md).
+Ctrl-C or \`make demo-down\` stops everything.
+`);
+  for (;;) {
+    if (stopping) return;
+    try {
+      console.log(`[${elapsed()}] ${formatSummary(await trafficSummary(prometheus))}`);
+    } catch (error) {
+      console.log(
+        `[${elapsed()}] summary unavailable: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, SUMMARY_EVERY_MS));
+  }
+}
+
+async function demoDown(): Promise<void> {
+  const pid = runningDemoPid();
+  if (pid === undefined) {
+    console.log('no embedded demo is running');
+    return;
+  }
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; alive(pid) && waited < 60_000; waited += 200)
+    await new Promise((r) => setTimeout(r, 200));
+  // Its children die with it (parent-death signal), so a stuck demo leaves nothing behind either.
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+  console.log('embedded demo stopped');
+}
+
 const command = process.argv[2];
-const actions: Record<string, () => Promise<void>> = { up, down };
+const actions: Record<string, () => Promise<void>> = { up, down, demo, 'demo-down': demoDown };
 const action = command === undefined ? undefined : actions[command];
 if (!action) {
-  console.error('usage: cli.js up|down');
+  console.error('usage: cli.js up|down|demo|demo-down');
   process.exit(2);
 }
 action().catch((error: unknown) => {

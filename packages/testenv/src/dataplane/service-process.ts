@@ -14,6 +14,10 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   /** Name of the env variable that carries the listen port, e.g. "CATALOG_PORT"; a free port is put there. */
   portEnv: string;
+  /** Where the log file goes; a fresh temp dir by default. */
+  logDir?: string;
+  /** The listen port, when the caller chose it already (e.g. to tell Prometheus); a free one by default. */
+  port?: number;
   /** Extra `node` arguments before the entry point, e.g. `--import @obsdemo/telemetry/register`. */
   nodeArgs?: string[];
   /** Path polled until it answers 200; `/ready` by default. */
@@ -40,8 +44,8 @@ export interface ServiceProcess {
 export async function startServiceProcess(options: ServiceProcessOptions): Promise<ServiceProcess> {
   const entry = join(repoRoot, 'services', options.service, 'dist', 'main.js');
   if (!existsSync(entry)) throw new Error(`${entry} not found: run \`npm run build\` first`);
-  const port = await freePort();
-  const dir = makeTempDir(`obsdemo-${options.service}-`);
+  const port = options.port ?? (await freePort());
+  const dir = options.logDir ?? makeTempDir(`obsdemo-${options.service}-`);
   const logFile = join(dir, `${options.service}.log`);
   const url = `http://127.0.0.1:${port}`;
   let proc: ManagedProcess | undefined;

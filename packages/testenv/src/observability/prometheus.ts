@@ -4,7 +4,13 @@ import { dump, load } from 'js-yaml';
 import { ManagedProcess, waitUntilReady } from '../process/managed-process.js';
 import { freePort } from '../process/ports.js';
 import { makeTempDir, removeTempDir } from '../dataplane/temp-dirs.js';
-import { configMapEntry, containerArgs, renderChart, replaceFlagValues } from './chart-config.js';
+import {
+  configMapEntry,
+  containerArgs,
+  renderChart,
+  replaceFlagValues,
+  type RenderedChart,
+} from './chart-config.js';
 
 /** A local process for Prometheus to scrape, standing in for a pod the chart would discover. */
 export interface ScrapeTarget {
@@ -21,10 +27,17 @@ export interface ScrapeTarget {
 export interface PrometheusOptions {
   /** Default: Debian's /usr/bin/prometheus. */
   binary?: string;
+  /** The listen port on 127.0.0.1, when the caller chose it already; a free one by default. */
+  port?: number;
   /** Targets for the chart's pod-discovery job (see prometheusConfigFromChart). */
   scrapeTargets?: readonly ScrapeTarget[];
   /** Values for charts/prometheus, e.g. { scrapeInterval: "5s" }. */
   chartValues?: Record<string, unknown>;
+  /**
+   * The chart's ConfigMap and StatefulSet as already rendered elsewhere (the embedded demo reads what the operator
+   * applied), instead of rendering the chart here; chartValues are then unused.
+   */
+  rendered?: RenderedChart;
   /** A complete prometheus.yml instead of the chart's: for tests of Prometheus itself, not of the demo. */
   configYaml?: string;
   chartsDir?: string;
@@ -120,17 +133,19 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const storageDir = join(dir, 'data');
   const configFile = join(dir, 'prometheus.yml');
   const logFile = join(dir, 'prometheus.log');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const address = `127.0.0.1:${port}`;
   const url = `http://${address}`;
 
-  const rendered = await renderChart({
-    chart: 'prometheus',
-    values: options.chartValues ?? {},
-    templates: ['templates/configmap.yaml', 'templates/statefulset.yaml'],
-    chartsDir: options.chartsDir,
-    helmBinary: options.helmBinary,
-  });
+  const rendered =
+    options.rendered ??
+    (await renderChart({
+      chart: 'prometheus',
+      values: options.chartValues ?? {},
+      templates: ['templates/configmap.yaml', 'templates/statefulset.yaml'],
+      chartsDir: options.chartsDir,
+      helmBinary: options.helmBinary,
+    }));
   const chartConfig = configMapEntry(rendered, 'prometheus.yml');
   if (chartConfig === undefined) throw new Error('prometheus: the chart rendered no prometheus.yml');
   const alerts = configMapEntry(rendered, 'alerts.yml');

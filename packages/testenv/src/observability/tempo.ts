@@ -5,7 +5,13 @@ import { defaultBinDir } from '../controlplane/control-plane.js';
 import { ManagedProcess, waitUntilReady } from '../process/managed-process.js';
 import { freePorts } from '../process/ports.js';
 import { makeTempDir, removeTempDir } from '../dataplane/temp-dirs.js';
-import { configMapEntry, containerArgs, renderChart, replaceFlagValues } from './chart-config.js';
+import {
+  configMapEntry,
+  containerArgs,
+  renderChart,
+  replaceFlagValues,
+  type RenderedChart,
+} from './chart-config.js';
 
 /** Where the chart mounts Tempo's data volume; every storage path of its config lies below it. */
 const CHART_DATA_DIR = '/var/tempo';
@@ -17,6 +23,11 @@ export interface TempoOptions {
   binary?: string;
   /** Further values for charts/tempo, e.g. { logLevel: "debug" }. */
   chartValues?: Record<string, unknown>;
+  /**
+   * The chart's ConfigMap and StatefulSet as already rendered elsewhere (the embedded demo reads what the operator
+   * applied), instead of rendering the chart here; chartValues are then unused.
+   */
+  rendered?: RenderedChart;
   chartsDir?: string;
   helmBinary?: string;
 }
@@ -51,6 +62,9 @@ export interface TempoServer {
 
 export interface TempoLocalAddresses {
   dataDir: string;
+  httpPort: number;
+  /** Where the metrics-generator remote-writes, replacing the chart's in-cluster Prometheus URL. */
+  remoteWriteUrl: string;
   grpcPort: number;
   otlpGrpcPort: number;
   otlpHttpPort: number;
@@ -87,20 +101,25 @@ function relocate(value: unknown, dataDir: string): unknown {
  * process. Exactly these differences, nothing else:
  * - listen addresses: the OTLP receivers bind 127.0.0.1 instead of 0.0.0.0, and so do the HTTP and gRPC servers
  *   (which a pod binds on all of its interfaces);
- * - the one port the chart leaves at Tempo's default, server.grpc_listen_port (9095), gets a free one, so that
- *   parallel runs do not collide (the HTTP and OTLP ports are chart values already). A single binary starts no
- *   memberlist, so it needs none;
+ * - ports: the HTTP, gRPC and OTLP ports are free ones, so that parallel runs do not collide. A single binary starts
+ *   no memberlist, so it needs none;
+ * - the metrics-generator remote-writes to `remoteWriteUrl` (the chart's URL names an in-cluster Service);
  * - storage paths: everything below the chart's data volume (/var/tempo) moves below `dataDir`.
  */
 export function tempoConfigFromChart(chartYaml: string, local: TempoLocalAddresses): string {
   const config = relocate(load(chartYaml), local.dataDir) as YamlMap;
   const server = child(config, 'server');
   server.http_listen_address = '127.0.0.1';
+  server.http_listen_port = local.httpPort;
   server.grpc_listen_address = '127.0.0.1';
   server.grpc_listen_port = local.grpcPort;
   const protocols = child(child(child(child(config, 'distributor'), 'receivers'), 'otlp'), 'protocols');
   child(protocols, 'grpc').endpoint = `127.0.0.1:${local.otlpGrpcPort}`;
   child(protocols, 'http').endpoint = `127.0.0.1:${local.otlpHttpPort}`;
+  const storage = (config.metrics_generator as YamlMap | undefined)?.storage as YamlMap | undefined;
+  if (Array.isArray(storage?.remote_write)) {
+    for (const target of storage.remote_write as YamlMap[]) target.url = local.remoteWriteUrl;
+  }
   return dump(config, { lineWidth: -1 });
 }
 
@@ -123,25 +142,34 @@ export async function startTempo(options: TempoOptions): Promise<TempoServer> {
     number,
   ];
 
-  const rendered = await renderChart({
-    chart: 'tempo',
-    values: {
-      ...options.chartValues,
-      service: { ...valuesSection(options.chartValues, 'service'), httpPort, otlpGrpcPort, otlpHttpPort },
-      metricsGenerator: {
-        ...valuesSection(options.chartValues, 'metricsGenerator'),
-        remoteWriteUrl: options.prometheusRemoteWriteUrl,
+  const rendered =
+    options.rendered ??
+    (await renderChart({
+      chart: 'tempo',
+      values: {
+        ...options.chartValues,
+        service: { ...valuesSection(options.chartValues, 'service'), httpPort, otlpGrpcPort, otlpHttpPort },
+        metricsGenerator: {
+          ...valuesSection(options.chartValues, 'metricsGenerator'),
+          remoteWriteUrl: options.prometheusRemoteWriteUrl,
+        },
       },
-    },
-    templates: ['templates/configmap.yaml', 'templates/statefulset.yaml'],
-    chartsDir: options.chartsDir,
-    helmBinary: options.helmBinary,
-  });
+      templates: ['templates/configmap.yaml', 'templates/statefulset.yaml'],
+      chartsDir: options.chartsDir,
+      helmBinary: options.helmBinary,
+    }));
   const chartConfig = configMapEntry(rendered, 'tempo.yaml');
   if (chartConfig === undefined) throw new Error('tempo: the chart rendered no tempo.yaml');
   writeFileSync(
     configFile,
-    tempoConfigFromChart(chartConfig, { dataDir, grpcPort, otlpGrpcPort, otlpHttpPort }),
+    tempoConfigFromChart(chartConfig, {
+      dataDir,
+      httpPort,
+      grpcPort,
+      otlpGrpcPort,
+      otlpHttpPort,
+      remoteWriteUrl: options.prometheusRemoteWriteUrl,
+    }),
   );
   const args = replaceFlagValues('tempo', containerArgs(rendered, 'tempo'), { '-config.file': configFile });
 

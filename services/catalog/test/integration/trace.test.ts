@@ -139,6 +139,10 @@ describe('tracing of the real catalog process', () => {
     expect(statements.some((q) => q.includes('INSERT INTO "orders"'))).toBe(true);
     expect(statements.some((q) => q.includes('INSERT INTO "outbox"'))).toBe(true);
     for (const span of pg) expect(ancestors(span, trace)).toContainEqual(server);
+    // What Tempo's service graph needs to draw catalog→postgres as a database edge.
+    for (const span of pg) {
+      expect(span.attributes).toMatchObject({ 'peer.service': 'postgres', 'db.system': 'postgresql' });
+    }
 
     expect(producer.name).toBe('send orders.created');
     expect(producer.attributes['messaging.destination.name']).toBe('orders.created');
