@@ -366,7 +366,10 @@ chart_config() {
 # key of the same release (tests/check_wiring.py), so the charts agree on each other's names.
 config_observability-demo() {
   local chart=$1
-  helm template ct "$chart" --namespace ct | python3 "$chart/tests/check_wiring.py" --namespace ct
+  helm template ct "$chart" --namespace ct | python3 "$chart/tests/check_wiring.py" --namespace ct || return 1
+  # Every NetworkPolicy on: exactly the documented flows between the demo's pods, nothing more, nothing less.
+  helm template ct "$chart" --namespace ct -f "$chart/ci/networkpolicy-values.yaml" |
+    python3 "$chart/tests/check_networkpolicies.py" --namespace ct
 }
 
 # The operator chart installs the CRD from its crds/ folder: it must be the API's source of truth, byte for byte.

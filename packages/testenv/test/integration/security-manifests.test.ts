@@ -319,7 +319,10 @@ describe('NetworkPolicies', () => {
     for (const [svc, to] of Object.entries(egressTo)) {
       for (const [peer, port] of [...to, ['tempo', 4317] as const, ['tempo', 4318] as const])
         documented.push(`${svc} -> ${peer} :${port}/TCP`);
-      documented.push(`${svc} -> any namespace :53/UDP`, `${svc} -> any namespace :53/TCP`);
+      documented.push(
+        `${svc} -> any pod in kubernetes.io/metadata.name=kube-system :53/UDP`,
+        `${svc} -> any pod in kubernetes.io/metadata.name=kube-system :53/TCP`,
+      );
     }
     const actual = flowsOf(demo);
     console.info(`demo-services flows (umbrella, all policies on):\n${actual.join('\n')}`);
