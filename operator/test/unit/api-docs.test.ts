@@ -34,4 +34,22 @@ describe('image names', () => {
       `image: "${registry}/operator:${appVersion}"`,
     );
   });
+
+  it('agree between the Makefile and the Tiltfile', () => {
+    const makefile = readFileSync(`${root}Makefile`, 'utf8');
+    const tiltfile = readFileSync(`${root}Tiltfile`, 'utf8');
+    expect(/^IMAGE_REGISTRY = '([^']+)'$/m.exec(tiltfile)?.[1]).toBe(
+      /^IMAGE_REGISTRY \?= (\S+)$/m.exec(makefile)?.[1],
+    );
+    // IMAGES := operator:operator/Dockerfile $(foreach s,<services>,$(s):services/$(s)/Dockerfile)
+    const makeServices = /^IMAGES := operator:operator\/Dockerfile \$\(foreach s,([a-z ]+),/m.exec(
+      makefile,
+    )?.[1];
+    const tiltServices = /^SERVICES = \[([^\]]+)\]$/m.exec(tiltfile)?.[1];
+    expect(tiltServices?.split(',').map((s) => s.trim().replace(/'/g, ''))).toEqual(makeServices?.split(' '));
+    // image_build(name, workspace) builds IMAGE_REGISTRY/name from workspace/Dockerfile, as `make images` does.
+    expect(tiltfile).toContain("image_build('operator', 'operator'");
+    expect(tiltfile).toContain("image_build(service, 'services/' + service)");
+    expect(tiltfile).toContain("IMAGE_REGISTRY + '/' + name,");
+  });
 });
