@@ -6,7 +6,8 @@
 //   3. Writes per resync with nothing changed: the apiserver's own request counters for the kinds the operator
 //      writes, over one resync period (30 s) once everything is Ready.
 //   4. The operator's RSS with those demos.
-// Usage: node bench/operator.ts [--demos 100] [--out FILE]   (after `make tools build`)
+// Usage: node bench/operator.ts [--demos 100] [--concurrency 4] [--heap-mb 160] [--out FILE]
+//   (after `make tools build`)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,10 @@ const option = (name: string, fallback: string) => {
 };
 const demos = Number(option('--demos', '100'));
 const out = option('--out', '');
+/** Workers; the operator's default. */
+const concurrency = option('--concurrency', '4');
+/** V8's old-space limit for the operator (MB), as the chart's profile sets it; empty: V8's default. */
+const heapMB = option('--heap-mb', '');
 const RESYNC_S = 30;
 const WRITTEN = new Set([
   'deployments',
@@ -79,7 +84,12 @@ const port = await freePort();
 const operator = ManagedProcess.start({
   name: 'operator',
   command: process.execPath,
-  args: ['--import', '@obsdemo/telemetry/register', join(root, 'operator', 'dist', 'main.js')],
+  args: [
+    ...(heapMB ? [`--max-old-space-size=${heapMB}`] : []),
+    '--import',
+    '@obsdemo/telemetry/register',
+    join(root, 'operator', 'dist', 'main.js'),
+  ],
   cwd: root,
   logFile: join(cp.dir, 'logs', 'operator.log'),
   env: {
@@ -91,7 +101,7 @@ const operator = ManagedProcess.start({
     HELM_BINARY: join(defaultBinDir(), 'helm'),
     CHARTS_DIR: join(root, 'charts'),
     RESYNC_PERIOD: `${RESYNC_S}s`,
-    MAX_CONCURRENT_RECONCILES: '2',
+    MAX_CONCURRENT_RECONCILES: concurrency,
     LOG_LEVEL: 'warn',
   },
 });
@@ -182,6 +192,8 @@ try {
 
   const result = {
     demos,
+    concurrency: Number(concurrency),
+    heapMB: heapMB ? Number(heapMB) : null,
     appliedWarmS: appliedTimes,
     appliedWarmMedianS: median(appliedTimes),
     readyAllS: readyS,

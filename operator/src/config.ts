@@ -23,7 +23,8 @@ export const OperatorConfigSchema = z.object({
   /** Empty: every namespace. */
   WATCH_NAMESPACE: z.string().default(''),
   RESYNC_PERIOD: duration('10m'),
-  MAX_CONCURRENT_RECONCILES: env.int(2, 1, 32),
+  /** Parallel reconciles; a reconcile mostly waits on the API server and helm, so more than the cores. */
+  MAX_CONCURRENT_RECONCILES: env.int(4, 1, 32),
   LEADER_ELECT: env.bool(true),
   LEADER_ELECTION_ID: env.string('obsdemo-operator'),
   /** Where the Lease lives; the pod's namespace in a cluster. */
@@ -32,6 +33,18 @@ export const OperatorConfigSchema = z.object({
   /** The helm binary and charts the operator renders with; the image sets both. */
   HELM_BINARY: env.string('helm'),
   CHARTS_DIR: env.string('/app/charts'),
+  /**
+   * The Prometheus that TelemetryVerified queries for every demo, instead of each demo's own in-cluster Service
+   * (`http://<demo>-prometheus.<namespace>.svc:9090`): for an operator running outside the cluster, where cluster
+   * DNS does not resolve (`make run`, the embedded demo). Empty: each demo's own.
+   */
+  TELEMETRY_PROMETHEUS_URL: z
+    .string()
+    .default('')
+    .refine(
+      (v) => v === '' || (URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol)),
+      'an http(s) URL, or empty',
+    ),
 });
 
 export type OperatorConfig = z.infer<typeof OperatorConfigSchema>;

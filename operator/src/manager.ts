@@ -7,6 +7,7 @@ import { KubeClient as ResourceClient } from './kube/client.js';
 import { HelmRenderer } from './render/helm-template.js';
 import { DemoReconciler, INSTANCE_LABEL } from './reconcile/reconciler.js';
 import { servicesValues } from './reconcile/services-values.js';
+import { TelemetryVerifier } from './reconcile/telemetry.js';
 import {
   Controller,
   EventRecorder,
@@ -18,6 +19,7 @@ import {
   objectKey,
   informersSynced,
   startHealthServer,
+  stripManagedFields,
   type KubeObject,
   type ReadinessCheck,
   type RuntimeLogger,
@@ -52,10 +54,14 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     ...(version.gitVersion ? { kubeVersion: version.gitVersion } : {}),
   });
   const events = new EventRecorder(http, { reportingInstance: identity, logger });
+  const telemetry = new TelemetryVerifier(
+    config.TELEMETRY_PROMETHEUS_URL ? { prometheusUrl: config.TELEMETRY_PROMETHEUS_URL } : {},
+  );
   const reconciler = new DemoReconciler({
     client: new ResourceClient(http),
     renderer,
     servicesValues,
+    verifyTelemetry: (demo) => telemetry.check(demo),
     recordEvent: (demo: DefaultedObservabilityDemo, type, reason, message) =>
       events.event(demo, type, reason, 'Reconcile', message),
   });
@@ -65,14 +71,17 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     path: collectionPath(API_VERSION, PLURAL, ns),
     resyncPeriodMs: config.RESYNC_PERIOD,
     logger,
+    transform: stripManagedFields,
   });
   // Owned workloads carry the inventory label: a change to one (drift, a pod becoming ready) re-reconciles its demo.
+  // Only the owner matters here (the reconciler reads workloads from the API), so the cache keeps identity only.
   const owned = ['deployments', 'statefulsets'].map(
     (plural) =>
       new Informer(http, {
         path: collectionPath('apps/v1', plural, ns),
         labelSelector: INSTANCE_LABEL,
         logger,
+        transform: identityOnly,
       }),
   );
   // One Controller per leadership term: a term that ends stops its workers (aborting in-flight reconciles), and
@@ -84,7 +93,10 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
   demos.addEventHandler({
     onAdd: (o) => enqueue(objectKey(o)),
     onUpdate: (_old, o) => enqueue(objectKey(o)),
-    onDelete: (o) => enqueue(objectKey(o)),
+    onDelete: (o) => {
+      telemetry.forget(o.metadata?.namespace ?? '', o.metadata?.name ?? '');
+      enqueue(objectKey(o));
+    },
   });
   const ownerKey = (obj: KubeObject) => {
     const owner = obj.metadata?.labels?.[INSTANCE_LABEL];
@@ -186,5 +198,15 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
       await health.close();
       await http.close();
     },
+  };
+}
+
+/** An object reduced to what an owner lookup and the cache need: kind, name, namespace, version, labels. */
+function identityOnly(obj: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, labels } = obj.metadata ?? {};
+  return {
+    ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
+    ...(obj.kind ? { kind: obj.kind } : {}),
+    metadata: { name, namespace, uid, resourceVersion, labels },
   };
 }

@@ -98,8 +98,9 @@ documented in README.md ("RBAC"); the unit tests pin it. Least privilege, rule b
 - Events about them, in both APIs (events.k8s.io/v1 is what the operator writes; core v1 for older tooling);
 - the kinds the charts render, which the operator server-side applies (apply on a missing object needs create,
   on an existing one patch), reads back for drift and readiness, and prunes (delete). No update: apply never uses it;
-- Secrets: get/create for the generated credentials, patch/delete for rendered ones; no list or watch, which would
-  let the operator read every Secret in scope;
+- Secrets: create only. The generated credentials are created once (409 AlreadyExists means they exist) and never
+  read back; the charts get them as existingSecret and render no Secret. Without get, list or watch the operator
+  cannot read any Secret, which a cluster-wide get (names are guessable) would have allowed in every namespace;
 - PersistentVolumeClaims: StatefulSets create them; the operator only reads them and deletes them when a demo is
   deleted without retention;
 - Pods: read-only, for readiness. Holding exactly get/list/watch on pods is also what lets it create the prometheus
@@ -127,7 +128,7 @@ documented in README.md ("RBAC"); the unit tests pin it. Least privilege, rule b
   verbs: [get, list, watch, create, patch, delete]
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, create, patch, delete]
+  verbs: [create]
 - apiGroups: [""]
   resources: [persistentvolumeclaims]
   verbs: [get, list, watch, delete]

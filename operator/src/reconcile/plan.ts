@@ -12,6 +12,9 @@ export function generatedSecretNames(demoName: string) {
   return { postgres: `${demoName}-postgres-auth`, grafana: `${demoName}-grafana-admin` };
 }
 
+/** The prometheus chart's Service port (its default, which the plan keeps). */
+export const PROMETHEUS_PORT = 9090;
+
 /** The database users the postgres chart creates, one per service that keeps state. */
 export const DATABASE_USERS = ['catalog', 'processor', 'invoices'] as const;
 
@@ -28,12 +31,12 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
         ? (demo.spec.messaging.nats.url ?? '')
         : `nats://${svc('nats')}:4222`,
     postgresHost: svc('postgres'),
-    prometheusUrl: `http://${svc('prometheus')}:9090`,
+    prometheusUrl: `http://${svc('prometheus')}:${PROMETHEUS_PORT}`,
     tempoUrl: `http://${svc('tempo')}:3200`,
     otlpEndpoint: external.otlpEndpoint ? external.otlpEndpoint : `http://${svc('tempo')}:4318`,
     remoteWriteUrl: external.prometheusRemoteWriteUrl
       ? external.prometheusRemoteWriteUrl
-      : `http://${svc('prometheus')}:9090/api/v1/write`,
+      : `http://${svc('prometheus')}:${PROMETHEUS_PORT}/api/v1/write`,
     endpoints: (components: ReadonlySet<string>) => {
       const out: Record<string, string> = {};
       const add = (key: string, port: number) => {
@@ -41,7 +44,7 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
       };
       add('gateway', 8080);
       add('grafana', 3000);
-      add('prometheus', 9090);
+      add('prometheus', PROMETHEUS_PORT);
       add('tempo', 3200);
       return out;
     },
@@ -106,11 +109,11 @@ export function planComponents(
       chart: 'tempo',
       values: {
         ...common('tempo'),
-        metricsGenerator: {
-          enabled: processors.length > 0,
-          processors,
-          remoteWriteUrl: names.remoteWriteUrl,
-        },
+        // The chart's schema wants at least one processor even when the generator is off.
+        metricsGenerator:
+          processors.length > 0
+            ? { enabled: true, processors, remoteWriteUrl: names.remoteWriteUrl }
+            : { enabled: false },
       },
     });
   }

@@ -11,6 +11,7 @@ import { canonicalJson, type HelmRenderer, type KubeObject } from '../render/hel
 import { setConditions, type ObservedCondition } from './conditions.js';
 import { isSubset } from './drift.js';
 import { componentNames, DATABASE_USERS, generatedSecretNames, planComponents } from './plan.js';
+import type { TelemetryCheck } from './telemetry.js';
 
 export const FIELD_MANAGER = 'obsdemo-operator';
 export const INSTANCE_LABEL = 'obsdemo.dev/instance';
@@ -22,6 +23,11 @@ export interface ReconcilerDeps {
   /** Application services values for the demo-services chart. */
   servicesValues: (demo: DefaultedObservabilityDemo) => Record<string, unknown>;
   now?: () => Date;
+  /**
+   * The TelemetryVerified observation (service-graph edges in Prometheus); without it the condition is not set.
+   * It does not gate Ready, which is about workloads.
+   */
+  verifyTelemetry?: (demo: DefaultedObservabilityDemo) => Promise<TelemetryCheck>;
   /** Kubernetes Events for significant transitions. */
   recordEvent?: (
     demo: DefaultedObservabilityDemo,
@@ -38,6 +44,18 @@ export interface ReconcileResult {
   applied: number;
   pruned: number;
 }
+
+/**
+ * A safety net only: a workload's status change re-reconciles its demo through the owned-workload informers, so
+ * readiness is event-driven and this requeue matters only if an event is lost.
+ */
+export const NOT_READY_RECHECK_MS = 60_000;
+
+/** Requests one reconcile has in flight at once (drift reads, then the applies of one kind). */
+const PARALLEL_REQUESTS = 8;
+
+/** How long a generated Secret confirmed to exist is not POSTed again (a deleted one comes back after this). */
+const SECRET_RECHECK_MS = 10 * 60_000;
 
 const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet']);
 /** Apply order: what workloads depend on first. */
@@ -74,6 +92,8 @@ function randomPassword(): string {
  */
 export class DemoReconciler {
   private readonly now: () => Date;
+  /** Generated Secrets known to exist, by demo uid and name, with when that was confirmed. */
+  private readonly confirmedSecrets = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -122,9 +142,10 @@ export class DemoReconciler {
     }
 
     let applied: number;
+    let live: KubeObject[];
     let pruned: number;
     try {
-      applied = await this.applyAll(desired);
+      ({ applied, live } = await this.applyAll(desired));
       pruned = await this.prune(demo, desired);
     } catch (error) {
       await this.reportFailure(demo, 'ApplyFailed', error);
@@ -134,7 +155,7 @@ export class DemoReconciler {
     if (pruned > 0)
       this.deps.recordEvent?.(demo, 'Normal', 'Pruned', `deleted ${pruned} object(s) no longer rendered`);
 
-    const components = await this.readComponents(desired);
+    const components = this.readComponents(desired, live);
     const allReady = components.every((c) => c.ready >= c.desired);
     const notReady = components
       .filter((c) => c.ready < c.desired)
@@ -174,6 +195,8 @@ export class DemoReconciler {
         message: 'rendered and applied without errors',
       },
     ];
+    const telemetry = await this.deps.verifyTelemetry?.(demo);
+    if (telemetry) observed.push(telemetry.condition);
     const previousReady = demo.status?.conditions?.find((c) => c.type === 'Ready')?.status;
     const status: ObservabilityDemoStatus = {
       ...demo.status,
@@ -189,31 +212,46 @@ export class DemoReconciler {
     if (allReady && previousReady !== 'True') {
       this.deps.recordEvent?.(demo, 'Normal', 'Ready', 'every component is ready');
     }
-    return { applied, pruned, ...(allReady ? {} : { requeueAfter: 5_000 }) };
+    const requeueAfter = Math.min(
+      allReady ? Infinity : NOT_READY_RECHECK_MS,
+      telemetry?.recheckAfterMs ?? Infinity,
+    );
+    return { applied, pruned, ...(Number.isFinite(requeueAfter) ? { requeueAfter } : {}) };
   }
 
-  /** Generated credentials: created once, never overwritten, never logged. */
+  /**
+   * Generated credentials: created once, never overwritten, never logged, and never read back. The operator may
+   * only create Secrets (no get, list or watch): it POSTs each one and takes 409 AlreadyExists as "exists", so
+   * its RBAC cannot read any Secret, its own included. A confirmed Secret is not POSTed again for a while, so an
+   * unchanged demo costs no request; a deleted one is recreated after that.
+   */
   private async ensureSecrets(demo: DefaultedObservabilityDemo): Promise<void> {
-    const { name, namespace } = id(demo);
+    const { name, namespace, uid } = id(demo);
     const names = generatedSecretNames(name);
-    const wanted: { name: string; data: Record<string, string>; needed: boolean }[] = [
+    const wanted: { name: string; data: () => Record<string, string>; needed: boolean }[] = [
       {
         name: names.postgres,
         needed: demo.spec.database.postgres.mode === 'managed',
-        data: Object.fromEntries([
-          ['postgres-password', randomPassword()],
-          ...DATABASE_USERS.map((u) => [`${u}-password`, randomPassword()]),
-        ]),
+        data: () =>
+          Object.fromEntries([
+            ['postgres-password', randomPassword()],
+            ...DATABASE_USERS.map((u) => [`${u}-password`, randomPassword()]),
+          ]),
       },
       {
         name: names.grafana,
         needed: demo.spec.observability.grafana.enabled,
-        data: { 'admin-user': 'admin', 'admin-password': randomPassword() },
+        data: () => ({ 'admin-user': 'admin', 'admin-password': randomPassword() }),
       },
     ];
+    const now = this.now().getTime();
+    // Expired entries go, so deleted demos leave nothing behind.
+    for (const [key, at] of this.confirmedSecrets)
+      if (now - at >= SECRET_RECHECK_MS) this.confirmedSecrets.delete(key);
     for (const s of wanted.filter((w) => w.needed)) {
+      const key = `${uid}/${s.name}`;
+      if (this.confirmedSecrets.has(key)) continue;
       const ref = { apiVersion: 'v1', kind: 'Secret', namespace, name: s.name };
-      if ((await this.deps.client.get(ref)) !== undefined) continue;
       try {
         await this.deps.client.request('POST', await this.deps.client.path({ ...ref, name: undefined }), {
           body: {
@@ -222,17 +260,18 @@ export class DemoReconciler {
             type: 'Opaque',
             metadata: {
               name: s.name,
-              namespace: ref.namespace,
+              namespace,
               labels: this.labels(demo, 'credentials'),
               ownerReferences: [ownerRef(demo)],
             },
-            stringData: s.data,
+            stringData: s.data(),
           },
         });
       } catch (error) {
-        // Another reconcile created it first: keep theirs.
+        // It exists (created earlier, by another reconcile, or by the user): keep it as it is.
         if (!isKubeApiError(error, 409)) throw error;
       }
+      this.confirmedSecrets.set(key, now);
     }
   }
 
@@ -272,16 +311,33 @@ export class DemoReconciler {
     return all.sort((a, b) => rank(a.kind) - rank(b.kind));
   }
 
-  /** Server-side apply of each object whose rendered fields differ from the live object. */
-  private async applyAll(desired: KubeObject[]): Promise<number> {
-    let applied = 0;
-    for (const obj of desired) {
-      const live = await this.deps.client.get<KubeObject>(toRef(obj));
-      if (live !== undefined && isSubset(stripForCompare(obj), live)) continue;
-      await this.deps.client.apply(obj, FIELD_MANAGER);
-      applied++;
+  /**
+   * Server-side apply of each object whose rendered fields differ from the live object. The reads go out in
+   * parallel (a demo renders some forty objects, and their round trips dominated a reconcile); the writes go
+   * kind by kind in KIND_ORDER, so what a workload depends on exists first, and in parallel within a kind.
+   * Returns the live state of every object afterwards (the read, or the apply's answer), which the readiness
+   * report uses instead of reading again.
+   */
+  private async applyAll(desired: KubeObject[]): Promise<{ applied: number; live: KubeObject[] }> {
+    const live = await mapLimit(desired, PARALLEL_REQUESTS, (obj) =>
+      this.deps.client.get<KubeObject>(toRef(obj)),
+    );
+    const drifted = desired
+      .map((obj, i) => ({ obj, i }))
+      .filter(({ obj, i }) => {
+        const current = live[i];
+        return current === undefined || !isSubset(stripForCompare(obj), current);
+      });
+    // desired is sorted by kind rank, so consecutive runs of one kind are the batches.
+    for (let start = 0; start < drifted.length;) {
+      let end = start + 1;
+      while (end < drifted.length && drifted[end]?.obj.kind === drifted[start]?.obj.kind) end++;
+      await mapLimit(drifted.slice(start, end), PARALLEL_REQUESTS, async ({ obj, i }) => {
+        live[i] = await this.deps.client.apply<KubeObject>(obj, FIELD_MANAGER);
+      });
+      start = end;
     }
-    return applied;
+    return { applied: drifted.length, live: live as KubeObject[] };
   }
 
   private async prune(demo: DefaultedObservabilityDemo, desired: KubeObject[]): Promise<number> {
@@ -294,30 +350,32 @@ export class DemoReconciler {
     return pruned;
   }
 
-  private async readComponents(desired: KubeObject[]): Promise<ComponentStatus[]> {
-    const workloads = desired.filter((o) => WORKLOAD_KINDS.has(o.kind));
-    return Promise.all(
-      workloads.map(async (w) => {
-        const live = await this.deps.client.get<{
-          metadata?: { generation?: number };
-          spec?: { replicas?: number };
-          status?: { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
-        }>(toRef(w));
-        const desiredReplicas = live?.spec?.replicas ?? 1;
-        const current = live?.status?.observedGeneration === live?.metadata?.generation;
-        const ready = current
-          ? Math.min(live?.status?.readyReplicas ?? 0, live?.status?.updatedReplicas ?? 0)
-          : 0;
-        const labels = w.metadata.labels ?? {};
-        return {
-          name: labels['app.kubernetes.io/name'] ?? w.metadata.name,
-          kind: w.kind as 'Deployment' | 'StatefulSet',
-          ready,
-          desired: desiredReplicas,
-          ...(labels['app.kubernetes.io/version'] ? { version: labels['app.kubernetes.io/version'] } : {}),
-        };
-      }),
-    );
+  private readComponents(desired: KubeObject[], live: KubeObject[]): ComponentStatus[] {
+    const components: ComponentStatus[] = [];
+    for (const [i, w] of desired.entries()) {
+      if (!WORKLOAD_KINDS.has(w.kind)) continue;
+      const state = live[i] as
+        | {
+            metadata?: { generation?: number };
+            spec?: { replicas?: number };
+            status?: { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
+          }
+        | undefined;
+      const desiredReplicas = state?.spec?.replicas ?? 1;
+      const current = state?.status?.observedGeneration === state?.metadata?.generation;
+      const ready = current
+        ? Math.min(state?.status?.readyReplicas ?? 0, state?.status?.updatedReplicas ?? 0)
+        : 0;
+      const labels = w.metadata.labels ?? {};
+      components.push({
+        name: labels['app.kubernetes.io/name'] ?? w.metadata.name,
+        kind: w.kind as 'Deployment' | 'StatefulSet',
+        ready,
+        desired: desiredReplicas,
+        ...(labels['app.kubernetes.io/version'] ? { version: labels['app.kubernetes.io/version'] } : {}),
+      });
+    }
+    return components;
   }
 
   private async reportFailure(
@@ -383,4 +441,18 @@ function toRef(o: KubeObject): ObjectRef {
 function stripForCompare(o: KubeObject): KubeObject {
   const { ownerReferences: _owners, ...metadata } = o.metadata;
   return { ...o, metadata } as KubeObject;
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in the order of `items`. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

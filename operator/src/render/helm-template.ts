@@ -31,7 +31,10 @@ export interface HelmRendererOptions {
   chartsDir: string;
   /** `.Capabilities.KubeVersion` for rendering; the cluster's version when known. */
   kubeVersion?: string;
-  /** How many renders to keep; a demo renders a handful of charts, each with a few value sets over time. */
+  /**
+   * How many (chart, release, namespace) renders to keep, least recently used first out. Each keeps only its
+   * latest values' render, so a demo needs one per chart (six): the default fits about 170 demos.
+   */
   cacheEntries?: number;
   timeoutMs?: number;
 }
@@ -72,10 +75,12 @@ export class HelmRenderError extends Error {
 /**
  * Renders our charts with the real `helm template`, so the operator deploys exactly what `helm install` would.
  * Renders are cached by chart digest + release + namespace + values hash: an unchanged CR costs no helm process.
+ * One entry per chart, release and namespace (a demo's older values are of no use once they changed), holding the
+ * render as a JSON string: a third of the memory of the parsed objects, and each hit parses a fresh copy.
  */
 export class HelmRenderer {
   private readonly digests = new Map<string, string>();
-  private readonly cache = new Map<string, KubeObject[]>();
+  private readonly cache = new Map<string, { key: string; json: string }>();
   private hits = 0;
   private misses = 0;
 
@@ -97,23 +102,26 @@ export class HelmRenderer {
 
   async render(req: RenderRequest): Promise<KubeObject[]> {
     const values = canonicalJson(req.values ?? {});
+    const slot = `${req.chart}\0${req.release}\0${req.namespace}`;
     const key = createHash('sha256')
-      .update(`${this.digest(req.chart)}\0${req.release}\0${req.namespace}\0${values}`)
+      .update(`${this.digest(req.chart)}\0${slot}\0${values}`)
       .digest('hex');
-    const cached = this.cache.get(key);
-    if (cached !== undefined) {
+    const cached = this.cache.get(slot);
+    // Most recently used last: Map keeps insertion order, so re-inserting makes eviction LRU.
+    this.cache.delete(slot);
+    if (cached?.key === key) {
       this.hits++;
-      // Most recently used last: Map keeps insertion order, so re-inserting makes eviction LRU.
-      this.cache.delete(key);
-      this.cache.set(key, cached);
-      return structuredClone(cached);
+      this.cache.set(slot, cached);
+      return JSON.parse(cached.json) as KubeObject[];
     }
     this.misses++;
     const objects = await this.run(req, values);
-    this.cache.set(key, objects);
-    const max = this.options.cacheEntries ?? 64;
+    const json = JSON.stringify(objects);
+    this.cache.delete(slot);
+    this.cache.set(slot, { key, json });
+    const max = this.options.cacheEntries ?? 1024;
     while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
-    return structuredClone(objects);
+    return JSON.parse(json) as KubeObject[];
   }
 
   private run(req: RenderRequest, values: string): Promise<KubeObject[]> {

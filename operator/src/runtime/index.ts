@@ -29,6 +29,7 @@ export {
 export { MapStore, objectKey, splitKey, type Store } from './store.js';
 export {
   Informer,
+  stripManagedFields,
   type DeleteInfo,
   type EventHandlers,
   type InformerOptions,

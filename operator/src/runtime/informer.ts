@@ -1,7 +1,7 @@
 import { Backoff, sleep } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
 import { KubeApiError, isKubeApiError } from './kube-client.js';
-import type { KubeClient, KubeObject, KubeStatus, Query } from './kube-client.js';
+import type { KubeClient, KubeObject, KubeStatus, ObjectMeta, Query } from './kube-client.js';
 import { silentLogger, errorFields } from './logger.js';
 import type { RuntimeLogger } from './logger.js';
 import { MapStore, objectKey } from './store.js';
@@ -43,6 +43,20 @@ export interface InformerOptions {
   backoff?: BackoffOptions;
   logger?: RuntimeLogger;
   random?: () => number;
+  /**
+   * client-go's SetTransform: applied to every listed or watched object before it is cached and handed to the
+   * handlers, to keep only what they need (the cache then holds the trimmed objects). It must keep
+   * metadata.name, namespace and resourceVersion.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
+}
+
+/** Drops metadata.managedFields, the largest part of most objects and of no use to a cache. */
+export function stripManagedFields(obj: KubeObject): KubeObject {
+  const meta = obj.metadata as (ObjectMeta & { managedFields?: unknown }) | undefined;
+  if (meta?.managedFields === undefined) return obj;
+  const { managedFields: _managedFields, ...metadata } = meta;
+  return { ...obj, metadata };
 }
 
 /** What an informer needs from the API: KubeClient, or a fake in unit tests. */
@@ -197,9 +211,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       );
       // List items come without apiVersion/kind; watch events carry them: make cached objects uniform.
       const kind = page.kind?.replace(/List$/, '');
-      for (const item of page.items) {
-        item.apiVersion ??= page.apiVersion;
-        item.kind ??= kind;
+      for (const listed of page.items) {
+        listed.apiVersion ??= page.apiVersion;
+        listed.kind ??= kind;
+        const item = this.trim(listed);
         next.set(objectKey(item), item);
       }
       cont = page.metadata?.continue || undefined;
@@ -263,18 +278,23 @@ export class Informer<T extends KubeObject = KubeObject> {
     return events;
   }
 
-  private apply(type: string, object: T): void {
+  private trim(obj: T): T {
+    return this.options.transform ? (this.options.transform(obj) as T) : obj;
+  }
+
+  private apply(type: string, received: T): void {
     if (type === 'ERROR') {
-      const status = object as unknown as KubeStatus;
+      const status = received as unknown as KubeStatus;
       const code = status.code ?? 500;
       if (code === 410) throw new GoneError(status.message ?? 'resourceVersion too old');
       throw KubeApiError.fromStatus(code, status, `watch ${this.options.path}`);
     }
-    const rv = object.metadata?.resourceVersion;
+    const rv = received.metadata?.resourceVersion;
     if (type === 'BOOKMARK') {
       if (rv) this.resourceVersion = rv;
       return;
     }
+    const object = this.trim(received);
     const key = objectKey(object);
     if (type === 'ADDED' || type === 'MODIFIED') {
       const old = this.cache.set(key, object);

@@ -126,6 +126,9 @@ export class WorkQueue {
     this.metrics = options.registry ? workqueueMetrics(options.registry) : undefined;
     this.metrics?.queues.add(this);
     this.metrics?.depth.set(this.labels, 0);
+    // Counters start at 0, as client-go's do: a queue that never retried shows 0 rather than no series at all.
+    this.metrics?.adds.inc(this.labels, 0);
+    this.metrics?.retries.inc(this.labels, 0);
   }
 
   add(key: string): void {

@@ -481,6 +481,14 @@ describe('status', () => {
         observedGeneration: 1,
         lastTransitionTime: '2026-01-01T00:00:00Z',
       },
+      {
+        type: 'TelemetryVerified',
+        status: 'False',
+        reason: 'EdgesMissing',
+        message: 'missing service-graph edges: catalog→invoices (messaging_system)',
+        observedGeneration: 1,
+        lastTransitionTime: '2026-01-01T00:00:00Z',
+      },
     ],
     components: [{ name: 'catalog', kind: 'Deployment', ready: 1, desired: 1, version: '0.1.0' }],
     endpoints: { gateway: 'http://status-gateway.demo:8080' },
@@ -501,6 +509,10 @@ describe('status', () => {
     const [header, row] = table.trim().split('\n');
     expect(header?.split(/\s+/)).toEqual(['NAME', 'PHASE', 'READY', 'SERVICES', 'AGE']);
     expect(row?.split(/\s+/).slice(0, 4)).toEqual(['status', 'Ready', 'True', '5/5']);
+    const wide = await kubectl('get', 'od', 'status', '-n', namespace, '-o', 'wide');
+    const [wideHeader, wideRow] = wide.trim().split('\n');
+    expect(wideHeader?.split(/\s+/)).toEqual(['NAME', 'PHASE', 'READY', 'SERVICES', 'TELEMETRY', 'AGE']);
+    expect(wideRow?.split(/\s+/).slice(0, 5)).toEqual(['status', 'Ready', 'True', '5/5', 'EdgesMissing']);
   });
 
   it('rejects a status the schema does not allow', async () => {

@@ -1,34 +1,21 @@
 // The reconciler on the real control plane, acting with the RBAC of the operator's chart (impersonating its
 // ServiceAccount, not as admin), rendering the real charts with the real helm.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { load } from 'js-yaml';
-import {
-  createTestNamespace,
-  defaultBinDir,
-  deleteTestNamespace,
-  eventually,
-  impersonate,
-  kubeConfigFromEnv,
-} from '@obsdemo/testenv';
+import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
-import { KubeClient } from '../../src/kube/client.js';
-import { HelmRenderer, type KubeObject } from '../../src/render/helm-template.js';
+import type { KubeClient } from '../../src/kube/client.js';
+import type { HelmRenderer, KubeObject } from '../../src/render/helm-template.js';
 import { DemoReconciler, INSTANCE_LABEL } from '../../src/reconcile/reconciler.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
-
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-const chartsDir = join(root, 'charts');
-const OPERATOR_NS = 'obsdemo-system';
+import { setUpOperatorEnv } from './operator-env.js';
 
 let kc: KubeConfig;
 let admin: KubeClient;
 let asOperator: KubeClient;
 let ns: string;
 let reconciler: DemoReconciler;
+let renderer: HelmRenderer;
 const events: string[] = [];
 
 const demoRef = (name: string) => ({ apiVersion: API_VERSION, kind: KIND, namespace: ns, name });
@@ -58,47 +45,10 @@ const isReady = (d: DefaultedObservabilityDemo) =>
 
 beforeAll(async () => {
   kc = kubeConfigFromEnv();
-  admin = await KubeClient.fromKubeConfig(kc);
-  const crd = load(
-    readFileSync(join(root, 'crds', 'obsdemo.dev_observabilitydemos.yaml'), 'utf8'),
-  ) as KubeObject;
-  await admin.apply(crd, 'obsdemo-test');
-  await eventually('the CRD to be Established', async () => {
-    const live = await admin.get<{ status?: { conditions?: { type: string; status: string }[] } }>({
-      apiVersion: 'apiextensions.k8s.io/v1',
-      kind: 'CustomResourceDefinition',
-      name: 'observabilitydemos.obsdemo.dev',
-    });
-    return live?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
-      ? true
-      : undefined;
-  });
-
-  // The operator's own RBAC, exactly as its chart renders it.
-  await admin
-    .request('POST', '/api/v1/namespaces', {
-      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: OPERATOR_NS } },
-    })
-    .catch(() => undefined);
-  const renderer = new HelmRenderer({
-    helmBinary: join(defaultBinDir(), 'helm'),
-    chartsDir,
-    kubeVersion: 'v1.36.3',
-  });
-  const operatorChart = await renderer.render({
-    chart: 'obsdemo-operator',
-    release: 'obsdemo',
-    namespace: OPERATOR_NS,
-    values: {},
-  });
-  const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-  for (const obj of operatorChart.filter((o) => rbacKinds.has(o.kind)))
-    await admin.apply(obj, 'obsdemo-test');
-  const sa = operatorChart.find((o) => o.kind === 'ServiceAccount');
-  if (!sa) throw new Error('the operator chart renders no ServiceAccount');
-  asOperator = await KubeClient.fromKubeConfig(
-    impersonate(kc, `system:serviceaccount:${OPERATOR_NS}:${sa.metadata.name}`),
-  );
+  const env = await setUpOperatorEnv(kc);
+  admin = env.admin;
+  asOperator = env.asOperator;
+  renderer = env.renderer;
 
   ns = await createTestNamespace(kc, 'reconcile');
   reconciler = new DemoReconciler({
@@ -174,6 +124,12 @@ describe('DemoReconciler', () => {
       'processor-password',
     ]);
     await reconciler.reconcile(ns, 'shop');
+    expect((await secret())?.data).toEqual(first);
+    // A restarted operator knows nothing: its create is answered 409 (it may not read Secrets) and it keeps them.
+    const restarted = new DemoReconciler({ client: asOperator, renderer, servicesValues });
+    const posts = asOperator.requests.get('POST') ?? 0;
+    await restarted.reconcile(ns, 'shop');
+    expect((asOperator.requests.get('POST') ?? 0) - posts).toBe(2);
     expect((await secret())?.data).toEqual(first);
   });
 

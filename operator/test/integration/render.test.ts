@@ -83,6 +83,21 @@ describe('HelmRenderer', () => {
     expect(third[0]!.metadata.name).toBe('shop-demo');
     await r.render({ chart: 'demo', release: 'shop', namespace: 'ns', values: { greeting: 'b' } });
     expect(r.stats.misses).toBe(2);
+    // New values replace the release's entry: a demo holds one entry per chart, whatever its history.
+    expect(r.stats.entries).toBe(1);
+  });
+
+  it('keeps one entry per release, evicting the least recently used beyond cacheEntries', async () => {
+    const r = new HelmRenderer({ helmBinary: join(defaultBinDir(), 'helm'), chartsDir, cacheEntries: 2 });
+    const render = (release: string) => r.render({ chart: 'demo', release, namespace: 'ns', values: {} });
+    await render('a');
+    await render('b');
+    await render('a');
+    await render('c'); // evicts b, the least recently used
+    expect(r.stats).toEqual({ hits: 1, misses: 3, entries: 2 });
+    await render('a');
+    await render('b');
+    expect(r.stats).toEqual({ hits: 2, misses: 4, entries: 2 });
   });
 
   it("reports helm's own error", async () => {

@@ -34,16 +34,22 @@ describe('the ObservabilityDemo CRD', () => {
     expect(crd.spec.versions.map((v) => [v.name, v.served, v.storage])).toEqual([[VERSION, true, true]]);
   });
 
-  it('has a status subresource and the Phase, Ready, Services and Age printer columns', () => {
+  it('has a status subresource, the Phase, Ready, Services and Age printer columns and a wide Telemetry', () => {
     const [version] = crd.spec.versions;
     expect(version?.subresources).toEqual({ status: {} });
     expect(
-      version?.additionalPrinterColumns?.map(({ name, type, jsonPath }) => [name, type, jsonPath]),
+      version?.additionalPrinterColumns?.map(({ name, type, jsonPath, priority }) => [
+        name,
+        type,
+        jsonPath,
+        priority ?? 0,
+      ]),
     ).toEqual([
-      ['Phase', 'string', '.status.phase'],
-      ['Ready', 'string', '.status.conditions[?(@.type=="Ready")].status'],
-      ['Services', 'string', '.status.servicesReady'],
-      ['Age', 'date', '.metadata.creationTimestamp'],
+      ['Phase', 'string', '.status.phase', 0],
+      ['Ready', 'string', '.status.conditions[?(@.type=="Ready")].status', 0],
+      ['Services', 'string', '.status.servicesReady', 0],
+      ['Telemetry', 'string', '.status.conditions[?(@.type=="TelemetryVerified")].reason', 1],
+      ['Age', 'date', '.metadata.creationTimestamp', 0],
     ]);
     expect(at(root, 'status.servicesReady').pattern).toBe('^[0-9]+/[0-9]+$');
   });

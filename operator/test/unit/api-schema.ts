@@ -21,7 +21,7 @@ export interface CrdVersion {
   served: boolean;
   storage: boolean;
   subresources?: { status?: object };
-  additionalPrinterColumns?: { name: string; type: string; jsonPath: string }[];
+  additionalPrinterColumns?: { name: string; type: string; jsonPath: string; priority?: number }[];
   schema: { openAPIV3Schema: StructuralSchema };
 }
 

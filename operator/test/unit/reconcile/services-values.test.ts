@@ -115,4 +115,12 @@ describe('planComponents', () => {
       },
     });
   });
+
+  it("turns Tempo's metrics-generator off without an empty processor list, which the chart refuses", () => {
+    const d = demo();
+    d.spec.observability.tempo.serviceGraphs = false;
+    d.spec.observability.tempo.spanMetrics = false;
+    const tempo = planComponents(d, servicesValues).find((p) => p.component === 'tempo');
+    expect(tempo?.values.metricsGenerator).toEqual({ enabled: false });
+  });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Informer } from '../../../src/runtime/informer.js';
+import { Informer, stripManagedFields } from '../../../src/runtime/informer.js';
 import type { ListWatchClient } from '../../../src/runtime/informer.js';
 import { KubeApiError } from '../../../src/runtime/kube-client.js';
 import type { KubeList, KubeObject, Query, WatchEvent } from '../../../src/runtime/kube-client.js';
@@ -127,6 +127,34 @@ describe('Informer (scripted API)', () => {
     expect(api.watches).toHaveLength(2);
     expect(api.lastWatch().query['resourceVersion']).toBe('25');
     expect(api.lists).toHaveLength(1);
+    await informer.stop();
+  });
+
+  it('caches and hands out transformed objects, from the list and from the watch', async () => {
+    const api = new FakeApi();
+    const withFields = (name: string, rv: string) =>
+      ({
+        ...obj(name, rv),
+        metadata: { ...obj(name, rv).metadata, managedFields: [{ manager: 'x' }] },
+      }) as KubeObject;
+    api.objects.set('a', withFields('a', '5'));
+    const informer = new Informer(api, { path, transform: stripManagedFields });
+    const handed: KubeObject[] = [];
+    informer.addEventHandler({ onAdd: (o) => handed.push(o), onUpdate: (_old, o) => handed.push(o) });
+    informer.start();
+    await jest.advanceTimersByTimeAsync(0);
+    api.lastWatch().push({ type: 'MODIFIED', object: withFields('a', '11') });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(handed.map((o) => o.metadata)).toEqual([
+      { name: 'a', namespace: 'ns', resourceVersion: '5' },
+      { name: 'a', namespace: 'ns', resourceVersion: '11' },
+    ]);
+    expect(informer.store.get('ns/a')?.metadata).toEqual({
+      name: 'a',
+      namespace: 'ns',
+      resourceVersion: '11',
+    });
+    expect(informer.lastSyncResourceVersion()).toBe('11');
     await informer.stop();
   });
 

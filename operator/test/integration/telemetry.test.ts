@@ -1,0 +1,195 @@
+// TelemetryVerified through the real reconciler (as the operator's ServiceAccount, on the integration control
+// plane) against a real Prometheus, pointed at it with TELEMETRY_PROMETHEUS_URL as an operator outside the cluster
+// is. Prometheus scrapes a small HTTP server that serves the service-graph series Tempo's metrics-generator would
+// remote-write; a series dropped from it goes stale in Prometheus at the next scrape.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { dump } from 'js-yaml';
+import { parseConfig } from '@obsdemo/telemetry';
+import {
+  createTestNamespace,
+  deleteTestNamespace,
+  eventually,
+  kubeConfigFromEnv,
+  startPrometheus,
+  type PrometheusServer,
+} from '@obsdemo/testenv';
+import { API_VERSION, KIND, type Condition, type DefaultedObservabilityDemo } from '../../src/api/index.js';
+import { OperatorConfigSchema } from '../../src/config.js';
+import { DemoReconciler } from '../../src/reconcile/reconciler.js';
+import { servicesValues } from '../../src/reconcile/services-values.js';
+import { TelemetryVerifier } from '../../src/reconcile/telemetry.js';
+import { setUpOperatorEnv, type OperatorEnv } from './operator-env.js';
+
+const ALL_SERIES = [
+  'client="gateway",server="catalog",connection_type=""',
+  'client="gateway",server="processor",connection_type=""',
+  'client="processor",server="catalog",connection_type=""',
+  'client="catalog",server="invoices",connection_type="messaging_system"',
+  'client="catalog",server="postgres",connection_type="database"',
+];
+
+let kc: KubeConfig;
+let env: OperatorEnv;
+let ns: string;
+let exporter: Server;
+let prometheus: PrometheusServer | undefined;
+let served = [...ALL_SERIES];
+
+function exposition(): string {
+  return [
+    '# HELP traces_service_graph_request_total Requests between two nodes.',
+    '# TYPE traces_service_graph_request_total counter',
+    ...served.map((labels) => `traces_service_graph_request_total{${labels}} 3`),
+    '',
+  ].join('\n');
+}
+
+/** A reconciler whose verifier asks the Prometheus at `url`, configured as the operator's environment does. */
+function reconcilerFor(url: string): DemoReconciler {
+  const config = parseConfig(OperatorConfigSchema, { TELEMETRY_PROMETHEUS_URL: url });
+  // A short interval: the test re-checks within seconds rather than the production 30 s.
+  const verifier = new TelemetryVerifier({
+    prometheusUrl: config.TELEMETRY_PROMETHEUS_URL,
+    minIntervalMs: 200,
+    timeoutMs: 2_000,
+  });
+  return new DemoReconciler({
+    client: env.asOperator,
+    renderer: env.renderer,
+    servicesValues,
+    verifyTelemetry: (demo) => verifier.check(demo),
+  });
+}
+
+async function telemetryCondition(name: string): Promise<Condition | undefined> {
+  const demo = await env.admin.get<DefaultedObservabilityDemo>({
+    apiVersion: API_VERSION,
+    kind: KIND,
+    namespace: ns,
+    name,
+  });
+  return demo?.status?.conditions?.find((c) => c.type === 'TelemetryVerified');
+}
+
+/** Reconciles, as the controller's requeues would, until the condition matches. */
+async function reconcileUntilTelemetry(
+  reconciler: DemoReconciler,
+  name: string,
+  what: string,
+  done: (c: Condition) => boolean,
+): Promise<Condition> {
+  return eventually(
+    what,
+    async () => {
+      await reconciler.reconcile(ns, name);
+      const condition = await telemetryCondition(name);
+      return condition && done(condition) ? condition : undefined;
+    },
+    60_000,
+  );
+}
+
+beforeAll(async () => {
+  kc = kubeConfigFromEnv();
+  env = await setUpOperatorEnv(kc);
+  ns = await createTestNamespace(kc, 'telemetry');
+  exporter = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(exposition());
+  });
+  await new Promise<void>((resolve) => exporter.listen(0, '127.0.0.1', resolve));
+  const target = `127.0.0.1:${(exporter.address() as AddressInfo).port}`;
+  prometheus = await startPrometheus({
+    configYaml: dump({
+      global: { scrape_interval: '1s', evaluation_interval: '1s' },
+      scrape_configs: [{ job_name: 'service-graph', static_configs: [{ targets: [target] }] }],
+    }),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await new Promise((resolve) => exporter?.close(resolve));
+  if (ns) await deleteTestNamespace(kc, ns);
+});
+
+const apply = (name: string, spec: Record<string, unknown> = {}) => {
+  const demo = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec };
+  return env.admin.apply(demo, 'obsdemo-test');
+};
+
+describe('TelemetryVerified', () => {
+  it('is True with EdgesObserved when Prometheus has every expected edge', async () => {
+    await apply('shop');
+    const condition = await reconcileUntilTelemetry(
+      reconcilerFor(prometheus!.url),
+      'shop',
+      'TelemetryVerified=True',
+      (c) => c.status === 'True',
+    );
+    expect(condition.reason).toBe('EdgesObserved');
+    expect(condition.message).toContain('catalog→invoices (messaging_system)');
+  });
+
+  it('is False with EdgesMissing naming the edge that is gone', async () => {
+    served = ALL_SERIES.filter((s) => !s.includes('server="invoices"'));
+    const condition = await reconcileUntilTelemetry(
+      reconcilerFor(prometheus!.url),
+      'shop',
+      'TelemetryVerified=False',
+      (c) => c.status === 'False',
+    );
+    expect(condition).toMatchObject({
+      reason: 'EdgesMissing',
+      message: 'missing service-graph edges: catalog→invoices (messaging_system)',
+    });
+  });
+
+  it('expects only the edges of enabled services', async () => {
+    await apply('shop', { services: { invoices: { enabled: false } } });
+    const condition = await reconcileUntilTelemetry(
+      reconcilerFor(prometheus!.url),
+      'shop',
+      'TelemetryVerified=True without invoices',
+      (c) => c.status === 'True',
+    );
+    expect(condition.message).not.toContain('invoices');
+  });
+
+  it('is Unknown with PrometheusUnreachable when Prometheus does not answer', async () => {
+    const url = prometheus!.url;
+    await prometheus!.stop();
+    prometheus = undefined;
+    const condition = await reconcileUntilTelemetry(
+      reconcilerFor(url),
+      'shop',
+      'TelemetryVerified=Unknown',
+      (c) => c.status === 'Unknown',
+    );
+    expect(condition.reason).toBe('PrometheusUnreachable');
+    expect(condition.message).toContain(`cannot query Prometheus at ${url}`);
+    expect(condition.message).toContain('ECONNREFUSED');
+  });
+
+  it('is Unknown with PrometheusDisabled when the demo has no Prometheus', async () => {
+    // The API requires everything that reads or writes Prometheus off with it.
+    await apply('shop', {
+      observability: {
+        prometheus: { enabled: false },
+        grafana: { enabled: false },
+        tempo: { serviceGraphs: false, spanMetrics: false },
+      },
+    });
+    const condition = await reconcileUntilTelemetry(
+      reconcilerFor('http://127.0.0.1:1'),
+      'shop',
+      'TelemetryVerified=Unknown/PrometheusDisabled',
+      (c) => c.reason === 'PrometheusDisabled',
+    );
+    expect(condition.status).toBe('Unknown');
+    expect(condition.message).toContain('without Prometheus');
+  });
+});
