@@ -1,6 +1,11 @@
-import { classifySql, createDatabaseMetrics, type PoolStats } from '@obsdemo/telemetry';
+import {
+  classifySql,
+  createDatabaseMetrics,
+  type DependencyFailure,
+  type PoolStats,
+} from '@obsdemo/telemetry';
 import type { OpenMetricsContentType, Registry } from 'prom-client';
-import { Sequelize } from 'sequelize';
+import { ConnectionError, DatabaseError, Sequelize } from 'sequelize';
 
 /** The services' DB_* config keys, so each service passes its validated config as it is. */
 export interface DatabaseSettings {
@@ -40,6 +45,34 @@ export function poolStats(connectionManager: unknown): PoolStats {
   };
 }
 
+/**
+ * SQLSTATE class 08 (connection exception), 53300 (too many connections) and 57P01-57P03 (the server is shutting
+ * down, crashed or still starting): the database is there but cannot serve us right now.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
+
+/** Raised by node-postgres, without a SQLSTATE, when the socket under a running query goes away. */
+const DROPPED_CONNECTION =
+  /Connection terminated|connection is closed|Client has encountered a connection error/i;
+
+/**
+ * True when a Sequelize error means Postgres cannot be reached (refused, dropped, timed out, pool acquire timeout,
+ * restarting), as opposed to a problem with the query itself: the first is worth retrying, the second is not.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (err instanceof ConnectionError) return true;
+  if (!(err instanceof DatabaseError)) return false;
+  const code = (err.parent as { code?: unknown }).code;
+  if (typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code)) return true;
+  return DROPPED_CONNECTION.test(err.parent.message);
+}
+
+/** For `serviceApp({ dependencyFailures })`: Postgres being down answers 503 with Retry-After, not 500. */
+export const POSTGRES_UNAVAILABLE: DependencyFailure = {
+  dependency: 'postgres',
+  matches: isDatabaseUnavailable,
+};
+
 export function openDatabase(
   settings: DatabaseSettings,
   registry: Registry<OpenMetricsContentType>,
@@ -60,9 +93,18 @@ export function openDatabase(
     },
   });
   const metrics = createDatabaseMetrics(registry, () => poolStats(sequelize.connectionManager));
+  // Sequelize runs both hooks around each statement on the same query object.
+  const started = new WeakMap<object, number>();
+  sequelize.addHook('beforeQuery', (_options, query) => {
+    started.set(query as object, performance.now());
+  });
   sequelize.addHook('afterQuery', (_options, query) => {
     const text = (query as unknown as { sql?: unknown }).sql;
-    if (typeof text === 'string') metrics.queriesTotal.inc(classifySql(text));
+    if (typeof text !== 'string') return;
+    const labels = classifySql(text);
+    metrics.queriesTotal.inc(labels);
+    const start = started.get(query as object);
+    if (start !== undefined) metrics.queryDuration.observe(labels, (performance.now() - start) / 1000);
   });
   return {
     sequelize,

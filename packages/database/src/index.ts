@@ -1,4 +1,10 @@
-export { openDatabase, type Database, type DatabaseSettings } from './database.js';
+export {
+  POSTGRES_UNAVAILABLE,
+  isDatabaseUnavailable,
+  openDatabase,
+  type Database,
+  type DatabaseSettings,
+} from './database.js';
 export {
   runMigrations,
   sqlMigration,

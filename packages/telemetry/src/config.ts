@@ -4,13 +4,22 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const SECRET_KEY = /pass(word)?|secret|token|key|credential/i;
+// JWKS documents may carry private key parts (the gateway refuses those, but the refusal must not print them).
+const SECRET_KEY = /pass(word)?|secret|token|key|credential|jwks$/i;
+/** Enough of a bad value to recognise it; a whole document would not fit the one line the error promises. */
+const SHOWN_CHARS = 80;
+
+function shownValue(raw: string): string {
+  const cut = raw.length > SHOWN_CHARS ? `${raw.slice(0, SHOWN_CHARS)}…` : raw;
+  // JSON quoting keeps newlines and quotes inside the value from breaking the line.
+  return `got ${JSON.stringify(cut)}`;
+}
 
 /** One readable line naming the variable; values of secret-looking variables are never echoed. */
 function formatIssue(issue: z.core.$ZodIssue, env: Record<string, string | undefined>): string {
   const key = issue.path.map(String).join('.') || '(environment)';
   const raw = env[key];
-  const shown = raw === undefined ? 'it is not set' : SECRET_KEY.test(key) ? 'value hidden' : `got "${raw}"`;
+  const shown = raw === undefined ? 'it is not set' : SECRET_KEY.test(key) ? 'value hidden' : shownValue(raw);
   return `config error: ${key} must be valid: ${issue.message} (${shown})`;
 }
 

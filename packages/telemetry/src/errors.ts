@@ -44,6 +44,26 @@ export class ServiceUnavailableError extends HttpError {
   }
 }
 
+/**
+ * Recognises errors that mean a dependency cannot be reached right now (its connection refused, dropped or timed
+ * out). Those are the client's cue to retry, so they answer 503 with Retry-After rather than 500.
+ */
+export interface DependencyFailure {
+  dependency: string;
+  matches: (err: unknown) => boolean;
+}
+
+/** Long enough for a restarting database to come back, short enough that clients do not give up on it. */
+export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;
+
+export interface ErrorResponse {
+  status: number;
+  body: ErrorBody;
+  /** A failure of ours or of a dependency, worth a log line; not the client's fault. */
+  internal: boolean;
+  retryAfterSeconds?: number;
+}
+
 /** Errors raised by body-parser (express.json) carry a `type`; map each to a client error. */
 const BODY_PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
   'entity.parse.failed': { status: 400, code: 'malformed_json', message: 'request body is not valid JSON' },
@@ -71,11 +91,27 @@ interface ClientErrorShape {
   message?: unknown;
 }
 
-export function toErrorResponse(err: unknown): { status: number; body: ErrorBody; internal: boolean } {
+export function toErrorResponse(
+  err: unknown,
+  dependencyFailures: readonly DependencyFailure[] = [],
+): ErrorResponse {
   if (err instanceof HttpError) {
     const body: ErrorBody = { error: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
     return { status: err.status, body, internal: err.status >= 500 };
+  }
+  const failure = dependencyFailures.find((f) => f.matches(err));
+  if (failure) {
+    return {
+      status: 503,
+      body: {
+        error: 'service_unavailable',
+        message: `${failure.dependency} is unavailable; retry later`,
+        details: { dependency: failure.dependency },
+      },
+      internal: true,
+      retryAfterSeconds: DEPENDENCY_RETRY_AFTER_SECONDS,
+    };
   }
   const shape = (typeof err === 'object' && err !== null ? err : {}) as ClientErrorShape;
   const known = typeof shape.type === 'string' ? BODY_PARSER_ERRORS[shape.type] : undefined;
@@ -96,14 +132,26 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
 }
 
 /** The single place that turns errors into `{error, message, details?}`; 5xx only for real failures. */
-export function errorMiddleware(logger: Logger): ErrorRequestHandler {
+export function errorMiddleware(
+  logger: Logger,
+  dependencyFailures: readonly DependencyFailure[] = [],
+): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) {
       next(err);
       return;
     }
-    const { status, body, internal } = toErrorResponse(err);
-    if (internal) logger.error('request failed', { method: req.method, route: req.route?.path, err });
+    const { status, body, internal, retryAfterSeconds } = toErrorResponse(err, dependencyFailures);
+    if (retryAfterSeconds !== undefined) {
+      // Without the stack: an outage would otherwise bury the log in identical traces.
+      logger.error('request failed: dependency unavailable', {
+        method: req.method,
+        route: req.route?.path,
+        dependency: (body.details as { dependency: string }).dependency,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      res.setHeader('Retry-After', String(retryAfterSeconds));
+    } else if (internal) logger.error('request failed', { method: req.method, route: req.route?.path, err });
     res.status(status).json(body);
   };
 }

@@ -93,6 +93,7 @@ export function redMiddleware(metrics: HttpMetrics): RequestHandler {
 
 export interface DatabaseMetrics {
   queriesTotal: Counter<'operation' | 'table'>;
+  queryDuration: Histogram<'operation' | 'table'>;
   pool: Gauge<'status'>;
 }
 
@@ -112,6 +113,13 @@ export function createDatabaseMetrics(
       name: 'database_queries_total',
       help: 'SQL statements executed, by operation and table.',
       labelNames: ['operation', 'table'],
+      registers: [registry],
+    }),
+    queryDuration: new Histogram({
+      name: 'database_query_duration_seconds',
+      help: 'SQL statement duration as the client sees it (pool wait excluded), by operation and table.',
+      labelNames: ['operation', 'table'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
     pool: new Gauge({

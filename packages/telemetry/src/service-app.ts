@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
-import { errorMiddleware, notFoundHandler } from './errors.js';
+import { errorMiddleware, notFoundHandler, type DependencyFailure } from './errors.js';
+import { faultInjection, type FaultConfig } from './faults.js';
 import type { Logger } from './logger.js';
 import { redMiddleware, type HttpMetrics } from './metrics.js';
 import { opsRouter, type ReadinessCheck } from './ops.js';
@@ -11,12 +12,18 @@ export interface ServiceAppOptions {
   info: () => Record<string, unknown>;
   openapi: Record<string, unknown>;
   isShuttingDown: () => boolean;
+  /** Errors that mean a dependency is down, answered 503 with Retry-After instead of 500. */
+  dependencyFailures?: readonly DependencyFailure[];
+  /** Demo fault injection on the service's routes (never on the ops endpoints); none when absent. */
+  faults?: FaultConfig;
+  /** The dice for fault injection; tests pass their own. */
+  random?: () => number;
 }
 
 /**
  * The frame every data-plane API shares, so their ops surface and error answers cannot drift apart:
- * RED metrics, /health, /ready, /info, /metrics and /openapi.json before the service's routes, then the JSON 404
- * and the error middleware after them.
+ * RED metrics, /health, /ready, /info, /metrics and /openapi.json before fault injection and the service's routes,
+ * then the JSON 404 and the error middleware after them.
  */
 export function serviceApp(options: ServiceAppOptions, mountRoutes: (app: Express) => void): Express {
   const app = express();
@@ -35,8 +42,9 @@ export function serviceApp(options: ServiceAppOptions, mountRoutes: (app: Expres
   app.get('/openapi.json', (_req, res) => {
     res.json(options.openapi);
   });
+  if (options.faults) app.use(faultInjection(options.faults, options.random));
   mountRoutes(app);
   app.use(notFoundHandler);
-  app.use(errorMiddleware(options.logger));
+  app.use(errorMiddleware(options.logger, options.dependencyFailures));
   return app;
 }

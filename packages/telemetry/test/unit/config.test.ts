@@ -40,6 +40,27 @@ describe('parseConfig', () => {
     expect(() => parseConfig(secretSchema, { API_TOKEN: 'short-secret' })).not.toThrow(/short-secret/);
   });
 
+  it('hides a JWKS document and keeps a bad multi-line value on one shortened line', () => {
+    const jwksSchema = z.object({ JWT_JWKS: z.string().startsWith('{"keys"'), OTHER_URL: z.url() });
+    const privateJwks = '{\n  "kty": "RSA",\n  "d": "PRIVATE-PART"\n}';
+    expect(() => parseConfig(jwksSchema, { JWT_JWKS: privateJwks, OTHER_URL: 'http://x' })).toThrow(
+      /JWT_JWKS .*\(value hidden\)$/,
+    );
+    expect(() => parseConfig(jwksSchema, { JWT_JWKS: privateJwks, OTHER_URL: 'http://x' })).not.toThrow(
+      /PRIVATE/,
+    );
+    const long = `line one\nline two ${'x'.repeat(200)}`;
+    let message = '';
+    try {
+      parseConfig(jwksSchema, { JWT_JWKS: '{"keys":[]}', OTHER_URL: long });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).not.toContain('\n');
+    expect(message).toContain('(got "line one\\nline two xxx');
+    expect(message.length).toBeLessThan(250);
+  });
+
   it('says when a required variable is missing', () => {
     expect(() => parseConfig(schema, {})).toThrow(/DATABASE_PASSWORD .*it is not set/);
   });
