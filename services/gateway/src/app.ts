@@ -1,11 +1,14 @@
 import {
   errorMiddleware,
+  faultInjection,
   notFoundHandler,
   opsRouter,
   redMiddleware,
+  type FaultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
+import compression from 'compression';
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
@@ -29,6 +32,10 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   corsAllowedOrigins: string[];
   trustProxyHops: number;
+  /** gzip/br negotiation; undefined sends every body as it is. */
+  compression?: { thresholdBytes: number } | undefined;
+  /** Demo fault injection on the proxied routes, answered by the gateway itself before any upstream is called. */
+  faults: FaultConfig;
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -40,6 +47,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(redMiddleware(deps.metrics));
   app.use(helmet());
   app.use(requestId());
+  if (deps.compression) {
+    // compression skips bodies below the threshold, types that are compressed already (images, archives), bodies
+    // that carry a Content-Encoding, HEAD and `Cache-Control: no-transform`; it streams, so proxied bodies are
+    // compressed chunk by chunk as they arrive, and it adds `Vary: Accept-Encoding`.
+    app.use(compression({ threshold: deps.compression.thresholdBytes }));
+  }
   app.use(
     opsRouter({
       registry: deps.metrics.registry,
@@ -57,6 +70,9 @@ export function createApp(deps: AppDeps): Express {
     app.use(cors({ origin: deps.corsAllowedOrigins, exposedHeaders: ['x-request-id', 'Retry-After'] }));
   }
   app.use(accessLog(deps.logger));
+  // After CORS and the access log so a browser can read an injected failure and the log shows it; before auth, rate
+  // limiting, the cache and the proxy so it behaves like the gateway itself being slow or failing.
+  app.use(faultInjection(deps.faults));
   for (const route of deps.routes) app.all(route.template, ...route.handlers);
   app.use(notFoundHandler);
   app.use(upstreamErrorHandler);

@@ -1,20 +1,20 @@
-import { env } from '@obsdemo/telemetry';
+import { FAULT_ENV, env } from '@obsdemo/telemetry';
+import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { UPSTREAMS, type UpstreamName } from './routing.js';
+import { compileRouteAllowList } from './cache/routes.js';
+import { ROUTES, UPSTREAMS, type UpstreamName } from './routing.js';
 
 const httpUrl = (fallback: string) =>
   z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default(fallback);
 
+const splitList = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
 /** `a.example,b.example` → list; empty means "none". */
-const commaList = z
-  .string()
-  .default('')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
-  );
+const commaList = z.string().default('').transform(splitList);
 
 /** `processor=orders:write,invoices=invoices:read`: the scope a token needs to reach an upstream. */
 const requiredScopes = z
@@ -36,6 +36,58 @@ const requiredScopes = z
     }
     return scopes;
   });
+
+/** The product reads loadgen and browsers make most; list and detail pages. */
+export const DEFAULT_CACHE_ROUTES = '/api/v1/catalog/products,/api/v1/catalog/products/:id';
+
+/** Gateway paths in Express syntax; each must compile and lie under a gateway prefix. */
+const cacheRoutes = z
+  .string()
+  .default(DEFAULT_CACHE_ROUTES)
+  .transform(splitList)
+  .superRefine((patterns, ctx) => {
+    try {
+      compileRouteAllowList(
+        patterns,
+        ROUTES.map((r) => r.prefix),
+      );
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `comma-separated gateway paths: ${(error as Error).message}` });
+    }
+  });
+
+const JWKS_DOCUMENT = 'a JSON Web Key Set document like {"keys":[{"kty":"RSA",...}]}';
+
+const JwkSetShape = z.object({ keys: z.array(z.looseObject({ kty: z.string() })).min(1) });
+
+/**
+ * An inline JWKS (what the operator mounts from the CR's `auth.jwt.secretRef`). Checked here so a bad document stops
+ * start-up instead of turning every request into a 401; keys holding private material are refused so the gateway
+ * never carries signing keys.
+ */
+const inlineJwks = z.string().transform((value, ctx): JSONWebKeySet => {
+  let document: unknown;
+  try {
+    document = JSON.parse(value);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${JWKS_DOCUMENT}, but it is not JSON` });
+    return z.NEVER;
+  }
+  const shape = JwkSetShape.safeParse(document);
+  if (!shape.success) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JWKS_DOCUMENT}: "keys" must be a non-empty array of keys with "kty"`,
+    });
+    return z.NEVER;
+  }
+  // `d` is the private part of RSA/EC/OKP keys, `k` the secret of an oct key.
+  if (shape.data.keys.some((k) => 'd' in k || 'k' in k)) {
+    ctx.addIssue({ code: 'custom', message: `${JWKS_DOCUMENT} holding public keys only` });
+    return z.NEVER;
+  }
+  return shape.data;
+});
 
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
 
@@ -67,6 +119,8 @@ export const GatewayConfigSchema = z
     /** PEM (SPKI) public key for RS*, PS*, ES* or EdDSA tokens. */
     JWT_PUBLIC_KEY: z.string().includes('BEGIN PUBLIC KEY', { error: 'a PEM public key' }).optional(),
     JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).optional(),
+    /** Inline JWKS document (public keys); for key sets that are mounted rather than served. */
+    JWT_JWKS: inlineJwks.optional(),
     JWT_ALGORITHM: z.enum(ASYMMETRIC_ALGS, `one of ${ASYMMETRIC_ALGS.join(', ')}`).default('RS256'),
     JWT_ISSUER: z.string().min(1).optional(),
     JWT_AUDIENCE: z.string().min(1).optional(),
@@ -78,17 +132,39 @@ export const GatewayConfigSchema = z
     /** Proxies in front of the gateway whose X-Forwarded-For is trusted for the client IP. */
     TRUST_PROXY_HOPS: env.int(0, 0, 10),
     SHUTDOWN_DRAIN_MS: env.int(10_000, 0, 120_000),
+    /** Shared response cache for GET/HEAD on the allow-listed routes (off unless asked for). */
+    GATEWAY_CACHE_ENABLED: env.bool(false),
+    /** Allow-list: gateway paths in Express syntax (`/api/v1/catalog/products/:id`), comma-separated. */
+    GATEWAY_CACHE_ROUTES: cacheRoutes,
+    GATEWAY_CACHE_MAX_ENTRIES: env.int(1000, 1, 1_000_000),
+    /** Memory for cached bodies; one body may use at most an eighth of it. */
+    GATEWAY_CACHE_MAX_BYTES: env.int(64 * 1024 * 1024, 64 * 1024, 4 * 1024 * 1024 * 1024),
+    /** Lifetime of a 200 whose upstream sent no Cache-Control freshness; 0 = store only what says max-age. */
+    GATEWAY_CACHE_DEFAULT_TTL_SECONDS: env.int(0, 0, 86_400),
+    /** gzip/br for clients that accept it; bodies below the threshold and compressed types are sent as they are. */
+    GATEWAY_COMPRESSION_ENABLED: env.bool(true),
+    GATEWAY_COMPRESSION_THRESHOLD_BYTES: env.int(1024, 0, 100 * 1024 * 1024),
+    ...FAULT_ENV,
     LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], 'one of error, warn, info, debug').default('info'),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.GATEWAY_CACHE_ENABLED && cfg.GATEWAY_CACHE_ROUTES.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_CACHE_ROUTES'],
+        message: 'GATEWAY_CACHE_ENABLED=true needs at least one route to cache',
+      });
+    }
     if (cfg.AUTH_MODE !== 'jwt') return;
-    const sources = [cfg.JWT_SECRET, cfg.JWT_PUBLIC_KEY, cfg.JWT_JWKS_URL].filter((v) => v !== undefined);
+    const sources = [cfg.JWT_SECRET, cfg.JWT_PUBLIC_KEY, cfg.JWT_JWKS_URL, cfg.JWT_JWKS].filter(
+      (v) => v !== undefined,
+    );
     if (sources.length !== 1) {
       ctx.addIssue({
         code: 'custom',
         path: ['JWT_SECRET'],
         message:
-          'AUTH_MODE=jwt needs exactly one key source: JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL ' +
+          'AUTH_MODE=jwt needs exactly one key source: JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL or JWT_JWKS ' +
           `(${sources.length} set)`,
       });
     }
@@ -102,6 +178,10 @@ export function upstreamUrls(config: GatewayConfig): Record<UpstreamName, string
 
 /** What /info shows: the effective settings, never key material. */
 export function configSummary(config: GatewayConfig): Record<string, unknown> {
-  const { JWT_SECRET: _secret, JWT_PUBLIC_KEY: publicKey, ...rest } = config;
-  return { ...rest, JWT_PUBLIC_KEY: publicKey === undefined ? undefined : 'set' };
+  const { JWT_SECRET: _secret, JWT_PUBLIC_KEY: publicKey, JWT_JWKS: jwks, ...rest } = config;
+  return {
+    ...rest,
+    JWT_PUBLIC_KEY: publicKey === undefined ? undefined : 'set',
+    JWT_JWKS: jwks === undefined ? undefined : 'set',
+  };
 }

@@ -2,12 +2,15 @@ import {
   createHttpMetrics,
   createLogger,
   createRegistry,
+  faultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
 import type { Express, RequestHandler } from 'express';
 import { Counter, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { createApp } from './app.js';
+import { ResponseCache } from './cache/response-cache.js';
+import { compileRouteAllowList } from './cache/routes.js';
 import { configSummary, upstreamUrls, type GatewayConfig } from './config.js';
 import { authenticate, createVerifier, principalOf, requireScope } from './http/auth.js';
 import { createLimiter, rateLimit, type RateLimitPolicy } from './http/rate-limit.js';
@@ -23,6 +26,8 @@ export interface Gateway {
   registry: Registry<OpenMetricsContentType>;
   metrics: HttpMetrics;
   breakers: Record<UpstreamName, Breaker>;
+  /** The response cache; undefined when GATEWAY_CACHE_ENABLED is false. */
+  cache: ResponseCache | undefined;
   /** Stops breaker timers and closes pooled upstream connections. */
   close(): Promise<void>;
 }
@@ -32,6 +37,9 @@ export interface GatewayOptions {
   isShuttingDown?: () => boolean;
   logger?: Logger;
 }
+
+/** The `cache` label of the gateway's response cache, next to catalog's `catalog_products`. */
+export const RESPONSE_CACHE_NAME = 'gateway_responses';
 
 function upstreamMetrics(registry: Registry<OpenMetricsContentType>): UpstreamMetrics {
   return {
@@ -84,6 +92,7 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
           secret: config.JWT_SECRET,
           publicKeyPem: config.JWT_PUBLIC_KEY,
           jwksUrl: config.JWT_JWKS_URL,
+          jwks: config.JWT_JWKS,
           algorithm: config.JWT_ALGORITHM,
           issuer: config.JWT_ISSUER,
           audience: config.JWT_AUDIENCE,
@@ -101,6 +110,20 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
     const principal = principalOf(res);
     return principal ? `sub:${principal.subject}` : `ip:${ip}`;
   };
+
+  const cache = config.GATEWAY_CACHE_ENABLED
+    ? new ResponseCache({
+        name: RESPONSE_CACHE_NAME,
+        maxEntries: config.GATEWAY_CACHE_MAX_ENTRIES,
+        maxBytes: config.GATEWAY_CACHE_MAX_BYTES,
+        defaultTtlSeconds: config.GATEWAY_CACHE_DEFAULT_TTL_SECONDS,
+        allowList: compileRouteAllowList(
+          config.GATEWAY_CACHE_ROUTES,
+          ROUTES.map((r) => r.prefix),
+        ),
+        registry,
+      })
+    : undefined;
 
   const routes = ROUTES.map((rule) => {
     const template = routeTemplate(rule);
@@ -122,6 +145,7 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
         responseTimeoutMs: config.UPSTREAM_RESPONSE_TIMEOUT_MS,
         metrics: perUpstream,
         logger,
+        cache,
       }),
     );
     return { template, handlers };
@@ -143,11 +167,16 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
         upstreamPrefix: r.upstreamPrefix || '/',
       })),
       config: configSummary(config),
+      ...(cache ? { cache: { entries: cache.size } } : {}),
     }),
     openapi: gatewayOpenApi(options.version),
     isShuttingDown: options.isShuttingDown ?? (() => false),
     corsAllowedOrigins: config.CORS_ALLOWED_ORIGINS,
     trustProxyHops: config.TRUST_PROXY_HOPS,
+    compression: config.GATEWAY_COMPRESSION_ENABLED
+      ? { thresholdBytes: config.GATEWAY_COMPRESSION_THRESHOLD_BYTES }
+      : undefined,
+    faults: faultConfig(config),
   });
   return {
     app,
@@ -155,6 +184,7 @@ export async function buildGateway(config: GatewayConfig, options: GatewayOption
     registry,
     metrics,
     breakers,
+    cache,
     async close() {
       for (const breaker of Object.values(breakers)) breaker.shutdown();
       for (const upstream of Object.values(upstreams)) upstream.agent.destroy();

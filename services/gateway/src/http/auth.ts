@@ -1,11 +1,13 @@
 import { HttpError } from '@obsdemo/telemetry';
 import type { RequestHandler, Response } from 'express';
 import {
+  createLocalJWKSet,
   createRemoteJWKSet,
   errors,
   importSPKI,
   jwtVerify,
   type CryptoKey,
+  type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
@@ -22,6 +24,7 @@ export interface JwtSettings {
   secret?: string;
   publicKeyPem?: string;
   jwksUrl?: string;
+  jwks?: JSONWebKeySet;
   /** Algorithm of the PEM public key. */
   algorithm: string;
   issuer?: string;
@@ -62,6 +65,9 @@ export async function createVerifier(settings: JwtSettings): Promise<Verifier> {
   } else if (settings.jwksUrl !== undefined) {
     // jose caches the key set and refetches on an unknown `kid` (with a cooldown), so rotation just works.
     key = createRemoteJWKSet(new URL(settings.jwksUrl));
+  } else if (settings.jwks !== undefined) {
+    // Like the remote set, it picks the key by `kid`/`alg` and refuses HMAC algorithms, so no algorithm confusion.
+    key = createLocalJWKSet(settings.jwks);
   } else {
     throw new Error('no JWT key source configured');
   }

@@ -1,7 +1,8 @@
 import { HttpError, type Logger } from '@obsdemo/telemetry';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Histogram, Counter } from 'prom-client';
+import type { Lookup, ResponseCache } from '../cache/response-cache.js';
 import { requestIdOf } from '../http/request-id.js';
 import { upstreamPath, type RouteRule } from '../routing.js';
 import type { Breaker } from './breakers.js';
@@ -24,6 +25,8 @@ export interface ProxyDeps {
   responseTimeoutMs: number;
   metrics: UpstreamMetrics;
   logger: Logger;
+  /** The response cache, when enabled; it decides itself which requests it handles. */
+  cache?: ResponseCache | undefined;
 }
 
 function hasBody(req: IncomingMessage): boolean {
@@ -39,6 +42,22 @@ export function proxyHandler(deps: ProxyDeps): RequestHandler {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > deps.bodyLimitBytes) throw payloadTooLarge(deps.bodyLimitBytes);
     res.locals['upstream'] = upstream.name;
+    const lookup = deps.cache?.lookup(
+      { method: req.method, url: req.originalUrl, headers: req.headers },
+      hasBody(req),
+    );
+    if (lookup?.stored) {
+      const { stored } = lookup;
+      res.writeHead(200, {
+        ...stored.headers,
+        // A stored HEAD answer has no body; its Content-Length is the upstream's, describing the GET.
+        ...(req.method === 'HEAD' ? {} : { 'content-length': stored.body.length }),
+        age: String(lookup.ageSeconds),
+        'x-cache': 'hit',
+      });
+      res.end(req.method === 'HEAD' ? undefined : stored.body);
+      return;
+    }
 
     const clientGone = new AbortController();
     let response: IncomingMessage | undefined;
@@ -86,7 +105,12 @@ export function proxyHandler(deps: ProxyDeps): RequestHandler {
       }
     }
     record(response.statusCode ?? 502);
-    res.writeHead(response.statusCode ?? 502, clientResponseHeaders(response.headers));
+    const headers = clientResponseHeaders(response.headers);
+    if (lookup) {
+      headers['x-cache'] = 'miss';
+      if (deps.cache) keepForCache(deps.cache, lookup, response, headers);
+    }
+    res.writeHead(response.statusCode ?? 502, headers);
     // pipe() with two explicit handlers rather than pipeline(): the same teardown with far fewer listeners
     // on a response that telemetry and Express already listen to.
     response.once('error', (error) => {
@@ -98,7 +122,39 @@ export function proxyHandler(deps: ProxyDeps): RequestHandler {
       res.destroy(error);
     });
     response.pipe(res);
+    // With compression on, zlib would hold small chunks back until it has a block's worth; flushing after each
+    // upstream chunk keeps a streamed body (progress output, long polls) flowing at the upstream's pace.
+    const { flush } = res as { flush?: () => void };
+    if (flush) response.on('data', () => flush.call(res));
   };
+}
+
+/**
+ * Collects the body while it streams to the client and stores it once complete, if the answer may be cached and
+ * fits; the client never waits for the cache. A body cut short or grown too large is simply not stored.
+ */
+function keepForCache(
+  cache: ResponseCache,
+  lookup: Lookup,
+  response: IncomingMessage,
+  headers: OutgoingHttpHeaders,
+): void {
+  if (!lookup.mayStore) return;
+  const ttlMs = cache.ttlFor(response);
+  if (ttlMs === undefined) return;
+  let chunks: Buffer[] | undefined = [];
+  let size = 0;
+  response.on('data', (chunk: Buffer) => {
+    if (!chunks) return;
+    size += chunk.length;
+    if (size > cache.maxBodyBytes) chunks = undefined;
+    else chunks.push(chunk);
+  });
+  response.once('end', () => {
+    if (chunks && response.complete) {
+      cache.store(lookup.key, headers, Buffer.concat(chunks, size), ttlMs, response.headers.age);
+    }
+  });
 }
 
 /** Upstream failures are expected during outages: answer them without the error-level log of a real bug. */

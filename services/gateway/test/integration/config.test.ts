@@ -19,8 +19,23 @@ describe('start-up with bad configuration', () => {
     ],
     [
       'gateway',
+      { AUTH_MODE: 'jwt', JWT_JWKS: '{"keys": [' },
+      /^config error: JWT_JWKS must be valid: a JSON Web Key Set document .*, but it is not JSON \(/,
+    ],
+    [
+      'gateway',
       { CATALOG_URL: 'ftp://x' },
       /^config error: CATALOG_URL must be valid: an http\(s\) URL \(got "ftp:\/\/x"\)$/,
+    ],
+    [
+      'gateway',
+      { GATEWAY_CACHE_ROUTES: '/api/v1/catalog/products,/metrics' },
+      /^config error: GATEWAY_CACHE_ROUTES must be valid: comma-separated gateway paths: "\/metrics" is not under a gateway route .*\(got "\/api\/v1\/catalog\/products,\/metrics"\)$/,
+    ],
+    [
+      'gateway',
+      { GATEWAY_CACHE_DEFAULT_TTL_SECONDS: '1h' },
+      /^config error: GATEWAY_CACHE_DEFAULT_TTL_SECONDS must be valid: an integer between 0 and 86400 \(got "1h"\)$/,
     ],
     [
       'loadgen',

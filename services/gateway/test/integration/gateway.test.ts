@@ -388,6 +388,47 @@ describe('JWT mode with a JWKS endpoint', () => {
   });
 });
 
+describe('JWT mode with an inline key set (JWT_JWKS, as the operator mounts it from the CR)', () => {
+  it('proxies a token signed by a key in the set, and answers 401 JSON for another key or an expired token', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'inline-1', alg: 'RS256', use: 'sig' };
+    const gw = await gateway({
+      AUTH_MODE: 'jwt',
+      // Pretty-printed like a JWKS file put into a Secret, newlines included.
+      JWT_JWKS: JSON.stringify({ keys: [jwk] }, null, 2),
+      JWT_CLOCK_TOLERANCE_SECONDS: '0',
+      RATE_LIMIT_RPS: '1000',
+    });
+    const sign = (key: CryptoKey, expires: string | number = '5m') =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid: 'inline-1' })
+        .setSubject('erin')
+        .setIssuedAt()
+        .setExpirationTime(expires)
+        .sign(key);
+    const get = async (token: string) =>
+      call(`${gw.url}/api/v1/catalog/products/1`, { headers: { authorization: `Bearer ${token}` } });
+
+    const good = await get(await sign(privateKey));
+    expect(good.status).toBe(200);
+    expect(good.body).toMatchObject({ id: 1 });
+
+    const wrongKey = await get(await sign((await generateKeyPair('RS256')).privateKey));
+    expect(wrongKey).toMatchObject({
+      status: 401,
+      body: { error: 'unauthorized', message: 'invalid token' },
+    });
+    expect(wrongKey.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+
+    const expired = await get(await sign(privateKey, Math.floor(Date.now() / 1000) - 30));
+    expect(expired).toMatchObject({ status: 401, body: { error: 'unauthorized', message: 'token expired' } });
+
+    const info = JSON.stringify((await call(`${gw.url}/info`)).body);
+    expect(info).toContain('"JWT_JWKS":"set"');
+    expect(info).not.toContain(String(jwk.n));
+  });
+});
+
 describe('routing to processor and invoices, and streaming', () => {
   // A recording upstream in addition to the real catalog: it shows the exact path each prefix maps to, and lets
   // the test hold a response half-sent to prove the gateway streams instead of buffering.

@@ -97,7 +97,7 @@ describe('gateway config', () => {
   it('needs exactly one key source in jwt mode, named in one line without echoing secrets', () => {
     expect(() => parseConfig(GatewayConfigSchema, { AUTH_MODE: 'jwt' })).toThrow(
       new ConfigError(
-        'config error: JWT_SECRET must be valid: AUTH_MODE=jwt needs exactly one key source: JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL (0 set) (it is not set)',
+        'config error: JWT_SECRET must be valid: AUTH_MODE=jwt needs exactly one key source: JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL or JWT_JWKS (0 set) (it is not set)',
       ),
     );
     expect(() =>

@@ -1,0 +1,142 @@
+import { createCacheMetrics, LRU_EVICTION_REASON, type CacheMetrics } from '@obsdemo/telemetry';
+import type { Span } from '@opentelemetry/api';
+import { LRUCache } from 'lru-cache';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { OpenMetricsContentType, Registry } from 'prom-client';
+import { cacheKey } from './cache-key.js';
+import { requestPolicy, storableTtlMs } from './cache-control.js';
+import type { RouteAllowList } from './routes.js';
+
+export interface StoredResponse {
+  /** Response headers as sent to the client the first time, without per-request fields. */
+  headers: OutgoingHttpHeaders;
+  body: Buffer;
+  /** performance.now() when stored. */
+  storedAt: number;
+  /** Age the response already had when it arrived (seconds), from the upstream's Age header. */
+  initialAgeSeconds: number;
+}
+
+export interface ResponseCacheOptions {
+  /** The `cache` label on the shared cache metrics. */
+  name: string;
+  maxEntries: number;
+  /** Bound on the bodies held in memory; a single body may use at most an eighth of it. */
+  maxBytes: number;
+  /** TTL for a response without freshness information; 0 stores only responses that state one. */
+  defaultTtlSeconds: number;
+  allowList: RouteAllowList;
+  registry: Registry<OpenMetricsContentType>;
+  /** A clock for unit tests; performance.now() otherwise. */
+  now?: () => number;
+  activeSpan?: () => Pick<Span, 'setAttribute'> | undefined;
+}
+
+export interface CacheableRequest {
+  method: string;
+  /** Path and query exactly as received (Express's originalUrl). */
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+/** The outcome of a lookup for a cacheable request. */
+export interface Lookup {
+  key: string;
+  stored: StoredResponse | undefined;
+  /** The Age header (RFC 9111 §5.1) for the stored answer, served now. */
+  ageSeconds: number;
+  /** Whether the upstream's answer may be stored under `key` (the request did not say no-store). */
+  mayStore: boolean;
+}
+
+export interface UpstreamAnswer {
+  statusCode?: number | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD']);
+/** Fields that belong to one exchange and are set afresh on every answer from the cache. */
+const PER_EXCHANGE = ['x-request-id', 'age', 'x-cache', 'set-cookie'];
+
+/**
+ * The gateway's shared response cache for safe requests on allow-listed routes, following RFC 9111 where it
+ * matters for an API: only 200s, the upstream's Cache-Control decides whether and how long, the client's
+ * no-cache skips the stored copy and no-store keeps the exchange out, and credentials are part of the key.
+ */
+export class ResponseCache {
+  private readonly cache: LRUCache<string, StoredResponse>;
+  private readonly metrics: CacheMetrics;
+  private readonly now: () => number;
+  readonly maxBodyBytes: number;
+
+  constructor(private readonly options: ResponseCacheOptions) {
+    this.now = options.now ?? (() => performance.now());
+    this.maxBodyBytes = Math.max(1, Math.floor(options.maxBytes / 8));
+    const cache = new LRUCache<string, StoredResponse>({
+      max: options.maxEntries,
+      maxSize: options.maxBytes,
+      maxEntrySize: this.maxBodyBytes,
+      sizeCalculation: (entry, key) => Math.max(1, entry.body.length + key.length),
+      perf: { now: this.now },
+      dispose: (_value, _key, reason) => this.metrics.evicted(LRU_EVICTION_REASON[reason]),
+    });
+    this.cache = cache;
+    this.metrics = createCacheMetrics({
+      name: options.name,
+      registry: options.registry,
+      size: () => {
+        cache.purgeStale();
+        return cache.size;
+      },
+      ...(options.activeSpan ? { activeSpan: options.activeSpan } : {}),
+    });
+  }
+
+  get size(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Undefined when the request is not the cache's business (unsafe method, route not allow-listed, or a body);
+   * otherwise counts a hit or a miss and returns the key and any stored answer.
+   */
+  lookup(req: CacheableRequest, hasBody: boolean): Lookup | undefined {
+    if (!SAFE_METHODS.has(req.method) || hasBody) return undefined;
+    const path = req.url.split('?', 1)[0] ?? '';
+    if (!this.options.allowList(path)) return undefined;
+    const key = cacheKey(req.method, req.url, req.headers);
+    const policy = requestPolicy(req.headers['cache-control']);
+    const stored = policy.mayServeStored ? this.cache.get(key) : undefined;
+    this.metrics.lookup(stored !== undefined);
+    const ageSeconds = stored
+      ? stored.initialAgeSeconds + Math.max(0, Math.floor((this.now() - stored.storedAt) / 1000))
+      : 0;
+    return { key, stored, ageSeconds, mayStore: policy.mayStore };
+  }
+
+  /** How long the answer may be kept (ms), or undefined when it must not be stored. */
+  ttlFor(answer: UpstreamAnswer): number | undefined {
+    if (answer.statusCode !== 200) return undefined;
+    const { headers } = answer;
+    // A Set-Cookie belongs to one client; an encoded body would be served to clients that did not ask for it.
+    if (headers['set-cookie'] !== undefined) return undefined;
+    const encoding = headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return undefined;
+    // The key holds only method, URL and credentials: an answer that varies on anything else is not stored.
+    const vary = (headers.vary ?? '')
+      .split(',')
+      .map((v) => v.trim().toLowerCase())
+      .filter((v) => v !== '' && v !== 'accept-encoding');
+    if (vary.length > 0) return undefined;
+    return storableTtlMs(headers['cache-control'], headers.age, this.options.defaultTtlSeconds);
+  }
+
+  store(key: string, headers: OutgoingHttpHeaders, body: Buffer, ttlMs: number, upstreamAge: unknown): void {
+    const kept: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && !PER_EXCHANGE.includes(name.toLowerCase())) kept[name.toLowerCase()] = value;
+    }
+    const initialAgeSeconds = /^\d+$/.test(String(upstreamAge)) ? Number(upstreamAge) : 0;
+    this.cache.set(key, { headers: kept, body, storedAt: this.now(), initialAgeSeconds }, { ttl: ttlMs });
+  }
+}
