@@ -1,6 +1,5 @@
 import { serviceApp, type ServiceAppOptions } from '@obsdemo/telemetry';
 import express, { type Express } from 'express';
-import { faultInjection } from './http/faults.js';
 import { diagnosticRoutes } from './routes/diagnostics.js';
 import { orderRoutes } from './routes/orders.js';
 import { productRoutes } from './routes/products.js';
@@ -13,14 +12,11 @@ export interface AppDeps extends ServiceAppOptions {
   bodyLimitBytes: number;
   slowDelayMs: number;
   errorRate: number;
-  faults: { latencyMs: number; latencyPercent: number; errorPercent: number };
-  random?: () => number;
 }
 
 export function createApp(deps: AppDeps): Express {
   return serviceApp(deps, (app) => {
     const jsonBody = express.json({ limit: deps.bodyLimitBytes });
-    app.use(faultInjection(deps.faults, deps.random));
     app.use(productRoutes(deps.products, jsonBody));
     app.use(orderRoutes(deps.orders, jsonBody));
     app.use(

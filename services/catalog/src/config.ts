@@ -1,4 +1,4 @@
-import { env } from '@obsdemo/telemetry';
+import { FAULT_ENV, env } from '@obsdemo/telemetry';
 import { z } from 'zod';
 
 export const CatalogConfigSchema = z.object({
@@ -31,9 +31,7 @@ export const CatalogConfigSchema = z.object({
   BODY_LIMIT_BYTES: env.int(100 * 1024, 1024, 10 * 1024 * 1024),
   SLOW_DELAY_MS: env.int(2000, 0, 60_000),
   ERROR_RATE: env.ratio(0.5),
-  FAULT_LATENCY_MS: env.int(0, 0, 60_000),
-  FAULT_LATENCY_PERCENT: env.int(0, 0, 100),
-  FAULT_ERROR_PERCENT: env.int(0, 0, 100),
+  ...FAULT_ENV,
   SHUTDOWN_DRAIN_MS: env.int(10_000, 0, 120_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], 'one of error, warn, info, debug').default('info'),
 });

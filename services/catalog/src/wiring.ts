@@ -1,8 +1,9 @@
-import { openDatabase, type Database } from '@obsdemo/database';
+import { POSTGRES_UNAVAILABLE, openDatabase, type Database } from '@obsdemo/database';
 import {
   createHttpMetrics,
   createLogger,
   createRegistry,
+  faultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
@@ -20,7 +21,7 @@ import { catalogOpenApi } from './openapi.js';
 import { OutboxRelay } from './outbox/relay.js';
 import { orderService } from './services/orders.js';
 import { cachedProductService } from './services/cached-products.js';
-import { productService } from './services/products.js';
+import { productService, type ProductsChanged } from './services/products.js';
 
 export interface Catalog {
   app: Express;
@@ -76,9 +77,9 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
   });
   // Runs after the commit: evict here at once, then tell the other replicas (published even with the cache off,
   // so replicas that still have it on during a config rollout stay correct).
-  const productsChanged = (ids: readonly number[]): void => {
-    cache.invalidateProducts(ids);
-    invalidations.publish(ids);
+  const productsChanged: ProductsChanged = (ids, change) => {
+    cache.invalidateProducts(ids, change);
+    invalidations.publish(ids, change);
   };
   const app = createApp({
     logger,
@@ -92,6 +93,7 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
       onOutboxWrite: () => relay.notify(),
       onProductsChanged: productsChanged,
     }),
+    dependencyFailures: [POSTGRES_UNAVAILABLE],
     // NATS is deliberately not a readiness dependency: the outbox keeps taking orders through a NATS outage.
     checks: [{ name: 'postgres', check: db.ping }],
     info: () => ({
@@ -106,11 +108,7 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     slowDelayMs: config.SLOW_DELAY_MS,
     errorRate: config.ERROR_RATE,
-    faults: {
-      latencyMs: config.FAULT_LATENCY_MS,
-      latencyPercent: config.FAULT_LATENCY_PERCENT,
-      errorPercent: config.FAULT_ERROR_PERCENT,
-    },
+    faults: faultConfig(config),
     random: options.random,
   });
   return { app, db, relay, cache, invalidations, logger, registry, metrics };

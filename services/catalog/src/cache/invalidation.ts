@@ -2,6 +2,7 @@ import type { Logger } from '@obsdemo/telemetry';
 import { connect, Events, type NatsConnection } from 'nats';
 import { Counter, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { z } from 'zod';
+import type { ProductChange } from './read-cache.js';
 
 /**
  * NATS core subject every catalog replica publishes product changes on and subscribes to. Core NATS, not
@@ -15,13 +16,18 @@ export const CacheInvalidationV1 = z.strictObject({
   /** The publishing replica, for logs. */
   replica: z.string().max(200),
   productIds: z.array(z.number().int().positive()).max(10_000),
+  /**
+   * Whether list pages must go too (ProductChange). Absent means true, so a publisher that predates the field is
+   * read the safe way.
+   */
+  lists: z.boolean().optional(),
   /** Publisher's clock (epoch ms), for the propagation-lag histogram. */
   sentAt: z.number(),
 });
 export type CacheInvalidationV1 = z.infer<typeof CacheInvalidationV1>;
 
 export interface InvalidationTarget {
-  invalidateProducts(ids: readonly number[]): void;
+  invalidateProducts(ids: readonly number[], change: ProductChange): void;
   clear(): void;
 }
 
@@ -97,9 +103,15 @@ export class InvalidationBus {
   }
 
   /** Publishes the change for the other replicas; never throws, a failure only costs them freshness. */
-  publish(productIds: readonly number[]): void {
+  publish(productIds: readonly number[], change: ProductChange): void {
     const { cacheName, logger, replica } = this.options;
-    const message: CacheInvalidationV1 = { v: 1, replica, productIds: [...productIds], sentAt: Date.now() };
+    const message: CacheInvalidationV1 = {
+      v: 1,
+      replica,
+      productIds: [...productIds],
+      lists: change.lists,
+      sentAt: Date.now(),
+    };
     try {
       if (!this.nc || this.nc.isClosed() || this.reconnecting) throw new Error('not connected to NATS');
       this.nc.publish(CACHE_INVALIDATION_SUBJECT, JSON.stringify(message));
@@ -169,12 +181,13 @@ export class InvalidationBus {
             logger.warn('malformed cache invalidation; cleared the whole cache', { subject: msg.subject });
             return;
           }
-          target.invalidateProducts(parsed.data.productIds);
+          target.invalidateProducts(parsed.data.productIds, { lists: parsed.data.lists ?? true });
           this.received.inc({ cache: cacheName, outcome: 'applied' });
           this.lag.observe({ cache: cacheName }, Math.max(0, Date.now() - parsed.data.sentAt) / 1000);
           logger.debug('cache invalidation applied', {
             from: parsed.data.replica,
             productIds: parsed.data.productIds,
+            lists: parsed.data.lists,
           });
         },
       });

@@ -11,9 +11,3 @@ export class InsufficientStockError extends HttpError {
     super(409, 'insufficient_stock', 'not enough stock for some items', { shortages });
   }
 }
-
-export class InjectedFaultError extends HttpError {
-  constructor(message: string) {
-    super(503, 'injected_fault', message);
-  }
-}

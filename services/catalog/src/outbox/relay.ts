@@ -1,7 +1,7 @@
 import { ORDERS_STREAM, ORDERS_SUBJECTS } from '@obsdemo/contracts';
 import { deserializeContext, publishWithTrace, type Logger } from '@obsdemo/telemetry';
 import { connect, nanos, type JetStreamClient, type NatsConnection } from 'nats';
-import { Counter, type OpenMetricsContentType, type Registry } from 'prom-client';
+import { Counter, Gauge, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { QueryTypes, type Sequelize } from 'sequelize';
 
 export interface RelayOptions {
@@ -55,6 +55,24 @@ export class OutboxRelay {
       help: 'Outbox events handed to JetStream, by subject and outcome (published, duplicate, failed).',
       labelNames: ['subject', 'outcome'],
       registers: [options.registry],
+    });
+    const { sequelize, logger } = options;
+    new Gauge({
+      name: 'messaging_outbox_pending',
+      help: 'Committed outbox rows not yet acknowledged by JetStream (the backlog before the broker).',
+      registers: [options.registry],
+      async collect() {
+        try {
+          const [row] = await sequelize.query<{ pending: string }>(
+            'SELECT count(*) AS pending FROM outbox WHERE sent_at IS NULL',
+            { type: QueryTypes.SELECT },
+          );
+          this.set(Number(row?.pending ?? 0));
+        } catch (error) {
+          // A scrape during a database outage keeps the last value rather than failing the whole /metrics.
+          logger.debug('outbox backlog unavailable for metrics', { err: (error as Error).message });
+        }
+      },
     });
   }
 

@@ -6,6 +6,7 @@ import type { Models, OrderItemRow, OrderRow } from '../db/models.js';
 import { orderCreatedEvent } from '../domain/events.js';
 import { fromCents, priceOrder } from '../domain/pricing.js';
 import type { NewOrder, Order } from '../schemas.js';
+import type { ProductsChanged } from './products.js';
 
 function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
   return {
@@ -41,7 +42,7 @@ export interface OrderServiceDeps {
   /** Called after a commit so the relay publishes now instead of at its next poll. */
   onOutboxWrite?: () => void;
   /** Called after a commit with the products whose stock changed (cache invalidation). */
-  onProductsChanged?: (productIds: readonly number[]) => void;
+  onProductsChanged?: ProductsChanged;
 }
 
 export function orderService({
@@ -98,7 +99,11 @@ export function orderService({
         );
       });
       logger.info('order created', { orderId: order.id, total: order.total, items: order.items.length });
-      onProductsChanged?.(order.items.map((i) => i.productId));
+      // Stock is not part of a list page's skeleton, so list pages stay cached.
+      onProductsChanged?.(
+        order.items.map((i) => i.productId),
+        { lists: false },
+      );
       onOutboxWrite?.();
       return order;
     },

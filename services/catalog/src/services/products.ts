@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '@obsdemo/telemetry';
-import { UniqueConstraintError } from 'sequelize';
+import { Op, UniqueConstraintError } from 'sequelize';
+import type { ProductChange } from '../cache/read-cache.js';
 import type { Models, ProductRow } from '../db/models.js';
 import { fromCents, toCents } from '../domain/pricing.js';
 import type { NewProduct, Product, ProductUpdate } from '../schemas.js';
@@ -20,7 +21,7 @@ export function toProduct(row: ProductRow): Product {
 const plain = (m: { get(options: { plain: true }): ProductRow }): ProductRow => m.get({ plain: true });
 
 /** Called after a product change is committed (local cache eviction and the cross-replica invalidation). */
-export type ProductsChanged = (productIds: readonly number[]) => void;
+export type ProductsChanged = (productIds: readonly number[], change: ProductChange) => void;
 
 export function productService(
   models: Pick<Models, 'Product'>,
@@ -49,6 +50,14 @@ export function productService(
       return toProduct(plain(row));
     },
 
+    /** The given products in one query, in the order asked for; ids that do not exist are left out. */
+    async getMany(ids: readonly number[]): Promise<Product[]> {
+      if (ids.length === 0) return [];
+      const rows = await Product.findAll({ where: { id: { [Op.in]: [...ids] } } });
+      const byId = new Map(rows.map((r) => toProduct(plain(r))).map((p) => [p.id, p]));
+      return ids.flatMap((id) => byId.get(id) ?? []);
+    },
+
     async create(input: NewProduct): Promise<Product> {
       try {
         const row = await Product.create({
@@ -60,7 +69,8 @@ export function productService(
           stock: input.stock,
         });
         const product = toProduct(plain(row));
-        onChanged([product.id]);
+        // A new product joins pages and shifts the ones after it.
+        onChanged([product.id], { lists: true });
         return product;
       } catch (error) {
         if (error instanceof UniqueConstraintError)
@@ -82,7 +92,8 @@ export function productService(
       );
       const [row] = rows;
       if (count === 0 || !row) throw new NotFoundError(`product ${id} not found`);
-      onChanged([id]);
+      // Only a category change moves a product between pages; the rest is read from its own entry.
+      onChanged([id], { lists: input.category !== undefined });
       return toProduct(plain(row));
     },
   };

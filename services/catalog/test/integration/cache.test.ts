@@ -78,6 +78,7 @@ async function metric(replica: Replica, name: string, labels: Record<string, str
 }
 
 const hits = (r: Replica) => metric(r, 'cache_requests_total', { cache: CACHE, result: 'hit' });
+const misses = (r: Replica) => metric(r, 'cache_requests_total', { cache: CACHE, result: 'miss' });
 const applied = (r: Replica) =>
   metric(r, 'cache_invalidations_received_total', { cache: CACHE, outcome: 'applied' });
 
@@ -87,13 +88,21 @@ async function getProduct(r: Replica, id: number): Promise<Record<string, unknow
   return res.body;
 }
 
-/** Reads `path` on `r` twice and proves the second read was served from the cache. */
+/**
+ * Reads `path` on `r` twice and proves the second read was served wholly from the cache: one hit for a product,
+ * and for a list page one for its skeleton plus one per product entry it is filled from.
+ */
 async function warm(r: Replica, path: string): Promise<Record<string, unknown>> {
   expect((await request(r.url, 'GET', path)).status).toBe(200);
-  const before = await hits(r);
+  const before = { hits: await hits(r), misses: await misses(r) };
   const res = await request(r.url, 'GET', path);
   expect(res.status).toBe(200);
-  expect(await hits(r)).toBe(before + 1);
+  const items = res.body['items'];
+  const lookups = Array.isArray(items) ? 1 + items.length : 1;
+  expect({ hits: await hits(r), misses: await misses(r) }).toEqual({
+    hits: before.hits + lookups,
+    misses: before.misses,
+  });
   return res.body;
 }
 
@@ -137,9 +146,11 @@ describe('catalog read cache across two replicas', () => {
     expect(await applied(b)).toBeGreaterThan(appliedBefore);
   });
 
-  it('updates stock on replica B after an order placed through replica A', async () => {
+  it("updates stock in B's product and list pages after an order through A, keeping the list skeleton", async () => {
     const before = await warm(b, '/products/4');
-    const pageBefore = await warm(b, '/products?page=1&pageSize=10');
+    const path = '/products?page=1&pageSize=10';
+    const pageBefore = await warm(b, path);
+    const appliedBefore = await applied(b);
     const order = await request(a.url, 'POST', '/orders', {
       customer: 'cache@example.com',
       items: [{ productId: 4, quantity: 2 }],
@@ -147,14 +158,32 @@ describe('catalog read cache across two replicas', () => {
     expect(order.status).toBe(201);
     const stock = Number(before['stock']) - 2;
     await eventually(
-      'replica B serves the decremented stock',
-      () => getProduct(b, 4),
-      (p) => p['stock'] === stock,
+      'replica B applies the invalidation',
+      () => applied(b),
+      (n) => n > appliedBefore,
       10_000,
     );
-    const page = (await request(b.url, 'GET', '/products?page=1&pageSize=10')).body;
+
+    // The page's skeleton survived the stock change: one hit for it and one per unchanged product, one miss for
+    // product 4, whose entry the invalidation removed (a lost skeleton would be one miss and no hits).
+    const items = pageBefore['items'] as { id: number }[];
+    const lookupsBefore = { hits: await hits(b), misses: await misses(b) };
+    const page = (await request(b.url, 'GET', path)).body;
     expect(page['items']).toContainEqual(expect.objectContaining({ id: 4, stock }));
-    expect(page['total']).toBe(pageBefore['total']);
+    expect({
+      hits: (await hits(b)) - lookupsBefore.hits,
+      misses: (await misses(b)) - lookupsBefore.misses,
+    }).toEqual({
+      hits: items.length,
+      misses: 1,
+    });
+    expect(page).toEqual({
+      ...pageBefore,
+      items: items.map((item) => (item.id === 4 ? { ...item, stock } : item)),
+    });
+    // Now wholly from the cache, with the new stock.
+    expect(await warm(b, path)).toEqual(page);
+    expect(await getProduct(b, 4)).toEqual({ ...before, stock });
   });
 
   it('lists a product created through replica A on replica B', async () => {
@@ -176,6 +205,47 @@ describe('catalog read cache across two replicas', () => {
     expect(page['items']).toContainEqual(expect.objectContaining({ id: created.body['id'], name: 'Fresh' }));
   });
 
+  it('moves a product between category pages on both replicas when its category changes', async () => {
+    const created = await request(a.url, 'POST', '/products', {
+      sku: 'CACHE-MOVE-1',
+      name: 'Mover',
+      category: 'Move From',
+      price: 3,
+      stock: 5,
+    });
+    expect(created.status).toBe(201);
+    const id = created.body['id'];
+    const ids = (page: Record<string, unknown>) => (page['items'] as { id: number }[]).map((p) => p.id);
+    const read = async (r: Replica, category: string) =>
+      (await request(r.url, 'GET', `/products?category=${encodeURIComponent(category)}`)).body;
+    for (const r of [a, b]) {
+      // Wait for B to see the creation, then hold both category pages and the product itself in the cache.
+      await eventually(
+        'the new product is listed',
+        () => read(r, 'Move From'),
+        (p) => ids(p).includes(id as number),
+        10_000,
+      );
+      expect(ids(await warm(r, '/products?category=Move%20From'))).toEqual([id]);
+      expect(ids(await warm(r, '/products?category=Move%20To'))).toEqual([]);
+      await warm(r, `/products/${id}`);
+    }
+
+    const moved = await request(a.url, 'PATCH', `/products/${id}`, { category: 'Move To' });
+    expect(moved.status).toBe(200);
+    for (const r of [a, b]) {
+      const to = await eventually(
+        'the product is listed in its new category',
+        () => read(r, 'Move To'),
+        (p) => ids(p).includes(id as number),
+        10_000,
+      );
+      expect(to).toMatchObject({ total: 1, items: [expect.objectContaining({ id, category: 'Move To' })] });
+      expect(await read(r, 'Move From')).toMatchObject({ total: 0, items: [] });
+      expect(await getProduct(r, id as number)).toMatchObject({ id, category: 'Move To' });
+    }
+  });
+
   it("never serves one product's data for another id or page", async () => {
     for (let i = 0; i < 30; i++) {
       const via = i % 2 === 0 ? a : b;
@@ -188,10 +258,31 @@ describe('catalog read cache across two replicas', () => {
       });
       expect(res.status).toBe(201);
     }
-    const rows = await dbProducts();
+    let rows = await dbProducts();
     expect(rows.length).toBeGreaterThan(40);
     // Three rounds: the first fills both caches, the later ones are served from them, all reads interleaved.
+    // Before each later round an order through A changes stock, so pages mix cached and reloaded products.
     for (let round = 0; round < 3; round++) {
+      if (round > 0) {
+        const appliedBefore = await applied(b);
+        // Products on the pages checked below.
+        const targets = rows.slice(7, 21).filter((x) => x.stock > 1);
+        const order = await request(a.url, 'POST', '/orders', {
+          customer: 'cache@example.com',
+          items: [
+            { productId: targets[round]?.id, quantity: 1 },
+            { productId: targets[round + 5]?.id, quantity: 1 },
+          ],
+        });
+        expect(order.status).toBe(201);
+        await eventually(
+          'replica B applies the invalidation',
+          () => applied(b),
+          (n) => n > appliedBefore,
+          10_000,
+        );
+        rows = await dbProducts();
+      }
       const answers = await Promise.all(
         rows.flatMap((row) => [a, b].map(async (r) => ({ row, body: await getProduct(r, row.id) }))),
       );
@@ -212,9 +303,14 @@ describe('catalog read cache across two replicas', () => {
           ['?category=Many%201', rows.filter((x) => x.category === 'Many 1')],
         ] as const) {
           const page = (await request(r.url, 'GET', `/products${query}`)).body;
-          expect((page['items'] as { id: number; name: string }[]).map((p) => [p.id, p.name])).toEqual(
-            expected.map((x) => [x.id, x.name]),
-          );
+          expect(
+            (page['items'] as { id: number; name: string; category: string; stock: number }[]).map((p) => [
+              p.id,
+              p.name,
+              p.category,
+              p.stock,
+            ]),
+          ).toEqual(expected.map((x) => [x.id, x.name, x.category, x.stock]));
         }
       }
     }
@@ -249,6 +345,39 @@ describe('catalog read cache across two replicas', () => {
       `cache invalidation propagation over ${updates} updates: publish→applied on B mean ${((sum / count) * 1000).toFixed(2)} ms ` +
         `(cache_invalidation_lag_seconds); A's 200 → B serves the new value p50 ${pct(0.5)} ms, p95 ${pct(0.95)} ms, max ${pct(1)} ms`,
     );
+  });
+
+  it('reads an invalidation without `lists` (an older publisher) as a list change', async () => {
+    const path = '/products?category=Legacy';
+    expect(await warm(b, path)).toMatchObject({ total: 0 });
+    // A row no invalidation announced yet, as if an older replica had just created it.
+    const { rows } = await db.query<{ id: number }>(
+      `INSERT INTO products (sku, name, description, category, price_cents, stock, created_at, updated_at)
+       VALUES ('CACHE-LEGACY-1', 'Legacy', '', 'Legacy', 100, 1, now(), now()) RETURNING id`,
+    );
+    const id = rows[0]?.id;
+    expect(await warm(b, path)).toMatchObject({ total: 0 });
+    const appliedBefore = await applied(b);
+    const nc = await connect({ servers: dp.nats.url });
+    try {
+      nc.publish(
+        CACHE_INVALIDATION_SUBJECT,
+        JSON.stringify({ v: 1, replica: 'older', productIds: [id], sentAt: Date.now() }),
+      );
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+    await eventually(
+      'B applies the invalidation',
+      () => applied(b),
+      (n) => n > appliedBefore,
+      10_000,
+    );
+    expect((await request(b.url, 'GET', path)).body).toMatchObject({
+      total: 1,
+      items: [expect.objectContaining({ id, name: 'Legacy' })],
+    });
   });
 
   it('clears the whole cache on a malformed invalidation', async () => {

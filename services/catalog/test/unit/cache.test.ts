@@ -143,11 +143,11 @@ describe('ReadCache', () => {
     expect(await h.metric('cache_evictions_total', { cache: 'products', reason: 'capacity' })).toBe(2);
   });
 
-  it('invalidates the named products and every list page, and nothing else', async () => {
+  it('on a list change, invalidates the named products and every list page, and nothing else', async () => {
     const h = makeCache();
     for (const key of [productKey(1), productKey(2), productKey(11), query({}), query({ page: '2' })])
       await h.cache.getOrLoad(key, loader({ v: 0 }).load);
-    h.cache.invalidateProducts([1]);
+    h.cache.invalidateProducts([1], { lists: true });
     const again = async (key: string) => {
       const l = loader({ v: 0 });
       await h.cache.getOrLoad(key, l.load);
@@ -161,6 +161,23 @@ describe('ReadCache', () => {
     expect(await h.metric('cache_evictions_total', { cache: 'products', reason: 'invalidation' })).toBe(3);
   });
 
+  it('on any other change, invalidates only the named products', async () => {
+    const h = makeCache();
+    for (const key of [productKey(1), productKey(2), query({}), query({ page: '2' })])
+      await h.cache.getOrLoad(key, loader({ v: 0 }).load);
+    h.cache.invalidateProducts([1], { lists: false });
+    const again = async (key: string) => {
+      const l = loader({ v: 0 });
+      await h.cache.getOrLoad(key, l.load);
+      return l.calls.n;
+    };
+    expect(await again(productKey(1))).toBe(1);
+    expect(await again(productKey(2))).toBe(0);
+    expect(await again(query({}))).toBe(0);
+    expect(await again(query({ page: '2' }))).toBe(0);
+    expect(await h.metric('cache_evictions_total', { cache: 'products', reason: 'invalidation' })).toBe(1);
+  });
+
   it('does not store a load that overlapped an invalidation (it may have read the old row)', async () => {
     const h = makeCache();
     let release: (v: { v: number }) => void = () => undefined;
@@ -168,7 +185,7 @@ describe('ReadCache', () => {
       productKey(1),
       () => new Promise<{ v: number }>((resolve) => (release = resolve)),
     );
-    h.cache.invalidateProducts([1]);
+    h.cache.invalidateProducts([1], { lists: false });
     release({ v: 1 });
     expect(await pending).toEqual({ v: 1 });
     const fresh = loader({ v: 2 });
@@ -205,44 +222,301 @@ describe('ReadCache', () => {
   });
 });
 
-describe('cachedProductService', () => {
-  const product = (id: number) => ({
-    id,
-    sku: `SKU-${id}`,
-    name: `p${id}`,
-    description: '',
-    category: 'c',
-    price: 1,
-    stock: id,
-    createdAt: '2026-01-01T00:00:00.000Z',
-  });
+interface Row {
+  id: number;
+  sku: string;
+  name: string;
+  description: string;
+  category: string;
+  price: number;
+  stock: number;
+  createdAt: string;
+}
 
-  function fakeProducts() {
-    const calls: string[] = [];
-    const service: ProductService = {
-      get: async (id) => {
-        calls.push(`get ${id}`);
-        return product(id);
-      },
-      list: async (q) => {
-        calls.push(`list ${q.page} ${q.pageSize} ${q.category ?? ''}`);
-        return { items: [product(q.page)], page: q.page, pageSize: q.pageSize, total: 1 };
-      },
-      create: async () => product(99),
-      update: async (id) => product(id),
-    };
-    return { calls, service };
-  }
+const row = (id: number, category = 'c'): Row => ({
+  id,
+  sku: `SKU-${id}`,
+  name: `p${id}`,
+  description: '',
+  category,
+  price: id,
+  stock: 100 + id,
+  createdAt: '2026-01-01T00:00:00.000Z',
+});
+
+/** An in-memory product table with the real service's read semantics (id order, category filter), counting queries. */
+function fakeProducts(ids: number[] = [1, 2, 3, 4, 5], category = (id: number) => (id % 2 ? 'odd' : 'even')) {
+  const rows = new Map(ids.map((id) => [id, row(id, category(id))]));
+  const calls: string[] = [];
+  /** Holds the next query of the given kind until released, to overlap it with an invalidation. */
+  const gates: { list?: Promise<void>; many?: Promise<void> } = {};
+  const copy = (r: Row): Row => ({ ...r });
+  const service: ProductService = {
+    async list(q) {
+      calls.push(`list ${q.page} ${q.pageSize} ${q.category ?? ''}`);
+      await gates.list;
+      const matching = [...rows.values()]
+        .filter((r) => q.category === undefined || r.category === q.category)
+        .sort((x, y) => x.id - y.id);
+      const items = matching.slice((q.page - 1) * q.pageSize, q.page * q.pageSize).map(copy);
+      return { items, page: q.page, pageSize: q.pageSize, total: matching.length };
+    },
+    async get(id) {
+      calls.push(`get ${id}`);
+      const r = rows.get(id);
+      if (!r) throw new Error(`product ${id} not found`);
+      return copy(r);
+    },
+    async getMany(wanted) {
+      calls.push(`getMany ${wanted.join(',')}`);
+      await gates.many;
+      // Deliberately not in the order asked for: the cache must put them in the page's order.
+      return wanted
+        .flatMap((id) => {
+          const r = rows.get(id);
+          return r ? [copy(r)] : [];
+        })
+        .reverse();
+    },
+    create: async () => row(99),
+    update: async (id) => row(id),
+  };
+  return { rows, calls, gates, service };
+}
+
+function gate(): { promise: Promise<void>; release: () => void } {
+  let release: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => (release = resolve));
+  return { promise, release };
+}
+
+const lookups = async (h: Harness) => ({
+  hit: await h.metric('cache_requests_total', { cache: 'products', result: 'hit' }),
+  miss: await h.metric('cache_requests_total', { cache: 'products', result: 'miss' }),
+});
+
+describe('cachedProductService', () => {
+  const all = { page: 1, pageSize: 20 };
 
   it('serves each id its own product, and each list query its own page', async () => {
-    const { calls, service } = fakeProducts();
-    const cached = cachedProductService(service, makeCache().cache);
+    const db = fakeProducts([1, 2, 3, 11, 12, 13]);
+    const cached = cachedProductService(db.service, makeCache().cache);
     for (let round = 0; round < 2; round++) {
       for (const id of [1, 2, 3, 11]) expect((await cached.get(id)).id).toBe(id);
-      expect((await cached.list({ page: 1, pageSize: 20 })).items[0]?.id).toBe(1);
-      expect((await cached.list({ page: 2, pageSize: 20 })).items[0]?.id).toBe(2);
-      expect((await cached.list({ page: 2, pageSize: 20, category: 'x' })).page).toBe(2);
+      expect((await cached.list({ page: 1, pageSize: 2 })).items.map((p) => p.id)).toEqual([1, 2]);
+      expect((await cached.list({ page: 2, pageSize: 2 })).items.map((p) => p.id)).toEqual([3, 11]);
+      expect((await cached.list({ page: 1, pageSize: 20, category: 'even' })).items.map((p) => p.id)).toEqual(
+        [2, 12],
+      );
     }
-    expect(calls).toEqual(['get 1', 'get 2', 'get 3', 'get 11', 'list 1 20 ', 'list 2 20 ', 'list 2 20 x']);
+    expect(db.calls).toEqual([
+      'get 1',
+      'get 2',
+      'get 3',
+      'get 11',
+      'list 1 2 ',
+      'list 2 2 ',
+      'list 1 20 even',
+    ]);
+  });
+
+  it('stores a page as a skeleton of ids plus per-product entries, and serves it whole from them', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    const first = await cached.list(all);
+    expect(first).toEqual({
+      items: [1, 2, 3, 4, 5].map((id) => row(id, id % 2 ? 'odd' : 'even')),
+      page: 1,
+      pageSize: 20,
+      total: 5,
+    });
+    expect(h.cache.size).toBe(6);
+    expect(await lookups(h)).toEqual({ hit: 0, miss: 1 });
+    expect(await cached.list(all)).toEqual(first);
+    // The skeleton and each of its five products.
+    expect(await lookups(h)).toEqual({ hit: 6, miss: 1 });
+    expect(h.spans).toEqual([false, true]);
+    // The page load filled the product entries: no query for a product read.
+    expect((await cached.get(3)).stock).toBe(103);
+    expect(db.calls).toEqual(['list 1 20 ']);
+  });
+
+  it('after a stock change keeps the skeleton and reloads only the changed product, in one query', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    await cached.list(all);
+    await cached.list({ ...all, category: 'odd' });
+    for (const id of [2, 3]) db.rows.get(id)!.stock = 7;
+    h.cache.invalidateProducts([2, 3], { lists: false });
+    db.calls.length = 0;
+    const before = await lookups(h);
+
+    const page = await cached.list(all);
+    expect(page.items.map((p) => [p.id, p.stock])).toEqual([
+      [1, 101],
+      [2, 7],
+      [3, 7],
+      [4, 104],
+      [5, 105],
+    ]);
+    expect(page.total).toBe(5);
+    expect(db.calls).toEqual(['getMany 2,3']);
+    const after = await lookups(h);
+    expect({ hit: after.hit - before.hit, miss: after.miss - before.miss }).toEqual({ hit: 4, miss: 2 });
+    expect(h.spans.at(-1)).toBe(false);
+
+    // The other page shares the reloaded entry: no query at all, and the new stock.
+    const odd = await cached.list({ ...all, category: 'odd' });
+    expect(odd.items.map((p) => [p.id, p.stock])).toEqual([
+      [1, 101],
+      [3, 7],
+      [5, 105],
+    ]);
+    expect(db.calls).toEqual(['getMany 2,3']);
+    expect(h.spans.at(-1)).toBe(true);
+  });
+
+  it('reloads every page after a list change (a new product)', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    await cached.list(all);
+    db.rows.set(6, row(6, 'even'));
+    h.cache.invalidateProducts([6], { lists: true });
+    const page = await cached.list(all);
+    expect(page.total).toBe(6);
+    expect(page.items.map((p) => p.id)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(db.calls).toEqual(['list 1 20 ', 'list 1 20 ']);
+  });
+
+  it('drops a skeleton naming a product that no longer exists and loads the page from the database', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    await cached.list(all);
+    // Gone without any list invalidation (e.g. deleted behind the API's back): the skeleton is stale.
+    db.rows.delete(4);
+    h.cache.invalidateProducts([4], { lists: false });
+    const page = await cached.list(all);
+    expect(page.items.map((p) => p.id)).toEqual([1, 2, 3, 5]);
+    expect(page.total).toBe(4);
+    expect(db.calls).toEqual(['list 1 20 ', 'getMany 4', 'list 1 20 ']);
+    expect(h.spans.at(-1)).toBe(false);
+    // The reloaded page replaced the stale skeleton.
+    expect((await cached.list(all)).items.map((p) => p.id)).toEqual([1, 2, 3, 5]);
+    expect(db.calls).toHaveLength(3);
+  });
+
+  it('drops a stale skeleton even when reloading the page fails', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    let failing = false;
+    const cached = cachedProductService(
+      {
+        ...db.service,
+        list: (q) => (failing ? Promise.reject(new Error('database down')) : db.service.list(q)),
+      },
+      h.cache,
+    );
+    await cached.list(all);
+    db.rows.delete(4);
+    h.cache.invalidateProducts([4], { lists: false });
+    failing = true;
+    await expect(cached.list(all)).rejects.toThrow('database down');
+    failing = false;
+    db.calls.length = 0;
+    expect((await cached.list(all)).items.map((p) => p.id)).toEqual([1, 2, 3, 5]);
+    expect(db.calls).toEqual(['list 1 20 ']);
+  });
+
+  it('reloads a category page whose cached product has moved to another category', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    await cached.list({ ...all, category: 'odd' });
+    // The product entry is fresh while this page's skeleton is not yet invalidated (another replica's change in
+    // flight): the page must not show it under its old category.
+    db.rows.get(3)!.category = 'even';
+    h.cache.invalidateProducts([3], { lists: false });
+    expect((await cached.get(3)).category).toBe('even');
+    const odd = await cached.list({ ...all, category: 'odd' });
+    expect(odd.items.map((p) => p.id)).toEqual([1, 5]);
+    expect(odd.total).toBe(2);
+    expect(h.spans.at(-1)).toBe(false);
+  });
+
+  it('does not store a page load that overlapped a list change, nor its products', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    const g = gate();
+    db.gates.list = g.promise;
+    const pending = cached.list(all);
+    h.cache.invalidateProducts([9], { lists: true });
+    g.release();
+    expect((await pending).total).toBe(5);
+    expect(h.cache.size).toBe(0);
+  });
+
+  it('stores the skeleton but not the products of a page load that overlapped a stock change', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    const g = gate();
+    db.gates.list = g.promise;
+    const pending = cached.list(all);
+    h.cache.invalidateProducts([2], { lists: false });
+    g.release();
+    await pending;
+    db.gates.list = undefined;
+    db.calls.length = 0;
+    await cached.list(all);
+    expect(db.calls).toEqual(['getMany 1,2,3,4,5']);
+  });
+
+  it('does not store products whose load overlapped an invalidation', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    await cached.list(all);
+    h.cache.invalidateProducts([2], { lists: false });
+    const g = gate();
+    db.gates.many = g.promise;
+    db.rows.get(2)!.stock = 1;
+    const pending = cached.list(all);
+    // The load may have read the row before this change: returned as read, but never stored.
+    h.cache.invalidateProducts([2], { lists: false });
+    g.release();
+    expect((await pending).items[1]?.stock).toBe(1);
+    db.rows.get(2)!.stock = 0;
+    db.gates.many = undefined;
+    expect((await cached.list(all)).items[1]?.stock).toBe(0);
+    expect(db.calls).toEqual(['list 1 20 ', 'getMany 2', 'getMany 2']);
+  });
+
+  it('never caches a failed product load for a page', async () => {
+    const h = makeCache();
+    const db = fakeProducts();
+    const cached = cachedProductService(
+      { ...db.service, getMany: () => Promise.reject(new Error('database down')) },
+      h.cache,
+    );
+    await cached.list(all);
+    h.cache.invalidateProducts([1], { lists: false });
+    await expect(cached.list(all)).rejects.toThrow('database down');
+    expect(h.cache.size).toBe(5);
+  });
+
+  it('when disabled, always loads the page and records nothing', async () => {
+    const h = makeCache({ enabled: false });
+    const db = fakeProducts();
+    const cached = cachedProductService(db.service, h.cache);
+    await cached.list(all);
+    await cached.list(all);
+    expect(db.calls).toEqual(['list 1 20 ', 'list 1 20 ']);
+    expect(await lookups(h)).toEqual({ hit: 0, miss: 0 });
+    expect(h.spans).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { decodeOrderCreated, encodeOrderCreated } from '@obsdemo/contracts';
 import fc from 'fast-check';
 import { InsufficientStockError, UnknownProductError } from '../../src/domain/errors.js';
 import { orderCreatedEvent } from '../../src/domain/events.js';
-import { decideFault, shouldFail } from '../../src/domain/faults.js';
+import { shouldFail } from '../../src/domain/faults.js';
 import { priceOrder, toCents } from '../../src/domain/pricing.js';
 
 const products = [
@@ -122,23 +122,7 @@ describe('orderCreatedEvent', () => {
   });
 });
 
-describe('fault decisions', () => {
-  const sequence = (...values: number[]) => {
-    let i = 0;
-    return () => values[i++ % values.length]!;
-  };
-
-  it('adds latency and failures only within their percentages', () => {
-    const config = { latencyMs: 250, latencyPercent: 30, errorPercent: 10 };
-    expect(decideFault(config, sequence(0.29, 0.09))).toEqual({ delayMs: 250, fail: true });
-    expect(decideFault(config, sequence(0.3, 0.1))).toEqual({ delayMs: 0, fail: false });
-  });
-
-  it('never injects anything at 0 percent', () => {
-    const config = { latencyMs: 250, latencyPercent: 0, errorPercent: 0 };
-    expect(decideFault(config, () => 0)).toEqual({ delayMs: 0, fail: false });
-  });
-
+describe('/error decisions', () => {
   it('/error fails with the configured rate', () => {
     expect(shouldFail(0.5, () => 0.49)).toBe(true);
     expect(shouldFail(0.5, () => 0.5)).toBe(false);

@@ -1,11 +1,10 @@
 import { describe, it, expect, afterEach } from '@jest/globals';
-import { ConfigError, createLogger, errorMiddleware, parseConfig } from '@obsdemo/telemetry';
+import { ConfigError, createLogger, errorMiddleware, faultInjection, parseConfig } from '@obsdemo/telemetry';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { CatalogConfigSchema, configSummary } from '../../src/config.js';
-import { faultInjection } from '../../src/http/faults.js';
 import { catalogOpenApi } from '../../src/openapi.js';
 import { diagnosticRoutes } from '../../src/routes/diagnostics.js';
 import { NewOrder, ProductListQuery } from '../../src/schemas.js';
