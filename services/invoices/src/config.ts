@@ -1,4 +1,4 @@
-import { env } from '@obsdemo/telemetry';
+import { FAULT_ENV, env } from '@obsdemo/telemetry';
 import { z } from 'zod';
 
 export const InvoicesConfigSchema = z.object({
@@ -33,6 +33,7 @@ export const InvoicesConfigSchema = z.object({
   INVOICE_TAX_RATE: env.ratio(0.2),
   INVOICE_PAYMENT_TERMS_DAYS: env.int(30, 0, 365),
   SHUTDOWN_DRAIN_MS: env.int(10_000, 0, 120_000),
+  ...FAULT_ENV,
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], 'one of error, warn, info, debug').default('info'),
 });
 

@@ -1,8 +1,9 @@
-import { openDatabase, type Database } from '@obsdemo/database';
+import { POSTGRES_UNAVAILABLE, isDatabaseUnavailable, openDatabase, type Database } from '@obsdemo/database';
 import {
   createHttpMetrics,
   createLogger,
   createRegistry,
+  faultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
@@ -62,12 +63,14 @@ export async function buildInvoices(config: InvoicesConfig, options: InvoicesOpt
         }),
       ),
     park: (input) => invoices.park(input),
+    store: { isDown: isDatabaseUnavailable, probe: db.ping },
     random: options.random,
   });
   const app = createApp({
     logger,
     metrics,
     invoices,
+    dependencyFailures: [POSTGRES_UNAVAILABLE],
     // Without NATS this replica writes no invoices, so it should not count as ready.
     checks: [
       { name: 'postgres', check: db.ping },
@@ -81,6 +84,10 @@ export async function buildInvoices(config: InvoicesConfig, options: InvoicesOpt
     }),
     openapi: invoicesOpenApi(options.version),
     isShuttingDown: options.isShuttingDown ?? (() => false),
+    // The HTTP API only: the NATS consumer keeps writing invoices, so a fault scenario shows in the API's
+    // metrics and traces rather than as a redelivery backlog.
+    faults: faultConfig(config),
+    random: options.random,
   });
   return { app, db, consumer, logger, registry, metrics };
 }

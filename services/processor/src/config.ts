@@ -1,4 +1,4 @@
-import { env } from '@obsdemo/telemetry';
+import { FAULT_ENV, env } from '@obsdemo/telemetry';
 import { z } from 'zod';
 
 export const ProcessorConfigSchema = z.object({
@@ -33,6 +33,7 @@ export const ProcessorConfigSchema = z.object({
   JOB_RETRY_MAX_MS: env.int(60_000, 10, 3_600_000),
   BODY_LIMIT_BYTES: env.int(100 * 1024, 1024, 10 * 1024 * 1024),
   SHUTDOWN_DRAIN_MS: env.int(10_000, 0, 120_000),
+  ...FAULT_ENV,
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], 'one of error, warn, info, debug').default('info'),
 });
 

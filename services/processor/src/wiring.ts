@@ -1,8 +1,9 @@
-import { openDatabase, type Database } from '@obsdemo/database';
+import { POSTGRES_UNAVAILABLE, openDatabase, type Database } from '@obsdemo/database';
 import {
   createHttpMetrics,
   createLogger,
   createRegistry,
+  faultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
@@ -86,6 +87,7 @@ export async function buildProcessor(config: ProcessorConfig, options: Processor
     analytics: analyticsService(catalog),
     workflow: workflowService({ catalog, jobs, concurrency: config.ENRICH_CONCURRENCY }),
     jobs,
+    dependencyFailures: [POSTGRES_UNAVAILABLE],
     // Catalog is deliberately not a readiness dependency: during a catalog outage this replica still serves job
     // status and answers catalog-backed routes with a clear 502/504, which beats being pulled out of the
     // Service (every replica would be, turning those answers into connection errors at the gateway).
@@ -94,6 +96,8 @@ export async function buildProcessor(config: ProcessorConfig, options: Processor
     openapi: processorOpenApi(options.version),
     isShuttingDown: options.isShuttingDown ?? (() => false),
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    faults: faultConfig(config),
+    random: options.random,
   });
   return { app, db, worker, logger, registry, metrics };
 }

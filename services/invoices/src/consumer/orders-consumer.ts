@@ -31,6 +31,11 @@ export interface ConsumerOptions {
   /** Writes the invoice; resolves only after the transaction committed. */
   handle: (event: OrderCreated) => Promise<RecordOutcome>;
   park: (input: ParkInput) => Promise<void>;
+  /**
+   * The store that `handle` and `park` write to. While it is down, consumption pauses until `probe` succeeds, so an
+   * outage costs each message at most one delivery instead of its whole retry budget (which would park it).
+   */
+  store?: { isDown: (err: unknown) => boolean; probe: () => Promise<void> };
   random?: () => number;
 }
 
@@ -48,6 +53,12 @@ const STREAM_CONFIG = {
 
 /** Shortest pull expiry JetStream accepts; it bounds how long stop() waits for an idle pull to return. */
 const PULL_EXPIRES_MS = 1000;
+
+/**
+ * How long a message handed back during a store outage is held: longer than a pull lasts, so the pull in progress
+ * does not get it straight back (each of those deliveries would count against the message's budget).
+ */
+const STORE_DOWN_NAK_MS = 2 * PULL_EXPIRES_MS;
 
 function headerRecord(msg: JsMsg): Record<string, string> {
   const out: Record<string, string> = {};
@@ -67,6 +78,7 @@ export class OrdersConsumer {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private storeDown = false;
   private readonly consumed: Counter<'subject' | 'result'>;
   private readonly parked: Counter<'reason'>;
   private readonly duration: Histogram<'subject' | 'result'>;
@@ -206,9 +218,40 @@ export class OrdersConsumer {
       for await (const msg of batch) {
         // Handing the rest back at once beats making them wait out ack_wait.
         if (this.stopped) msg.nak();
+        else if (this.storeDown) msg.nak(STORE_DOWN_NAK_MS);
         else await withConsumerSpan(msg, () => this.process(msg), { consumerGroup: this.options.durable });
       }
+      if (this.storeDown) await this.waitForStore();
     }
+  }
+
+  private async waitForStore(): Promise<void> {
+    const store = this.options.store;
+    let backoffMs = 250;
+    while (store && this.storeDown && !this.stopped) {
+      await this.sleep(backoffMs);
+      try {
+        await store.probe();
+        this.storeDown = false;
+        this.options.logger.info('store is back, consumption resumes');
+      } catch {
+        backoffMs = Math.min(backoffMs * 2, 5000);
+      }
+    }
+  }
+
+  /** True when `error` means the store is down: the message goes back untried and consumption pauses. */
+  private storeFailed(msg: JsMsg, error: unknown): boolean {
+    if (!this.options.store?.isDown(error)) return false;
+    if (!this.storeDown) {
+      this.options.logger.warn('store unavailable, consumption paused', {
+        err: error instanceof Error ? error.message : String(error),
+        streamSequence: msg.seq,
+      });
+    }
+    this.storeDown = true;
+    msg.nak(STORE_DOWN_NAK_MS);
+    return true;
   }
 
   /** Never throws: every path ends in ack, nak or park. */
@@ -229,6 +272,13 @@ export class OrdersConsumer {
         trace.getActiveSpan()?.setAttribute('messaging.message.id', String(event.orderId));
         result = await this.options.handle(event);
         await msg.ackAck();
+        // Inside the consumer span: the line carries the trace id of the order that caused it.
+        this.options.logger.info('order event processed', {
+          orderId: event.orderId,
+          result,
+          deliveries,
+          streamSequence: msg.seq,
+        });
       }
     } catch (error) {
       result = await this.fail(msg, error, deliveries);
@@ -243,12 +293,14 @@ export class OrdersConsumer {
     const message = error instanceof Error ? error.message : String(error);
     span?.recordException(error instanceof Error ? error : new Error(message));
     span?.setStatus({ code: SpanStatusCode.ERROR, message });
+    if (this.storeFailed(msg, error)) return 'retried';
     const decision = decideFailure(error, deliveries, this.options.retry, this.options.random);
     if (decision.action === 'park') {
       try {
         await this.parkMessage(msg, decision.reason, message);
         return 'parked';
       } catch (parkError) {
+        if (this.storeFailed(msg, parkError)) return 'retried';
         this.options.logger.error('could not park message, will retry', {
           err: (parkError as Error).message,
           streamSequence: msg.seq,
