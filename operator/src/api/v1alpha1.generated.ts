@@ -38,7 +38,7 @@ export interface ObservabilityDemoSpec {
   profile?: 'small' | 'standard';
   services?: ServicesSpec;
   /**
-   * Injected faults for demo scenarios, reconciled into the target service's configuration. At most one fault per service and type; remove an entry to end the fault.
+   * Injected faults for demo scenarios, reconciled into the target service's configuration (FAULT_* environment variables). Faults affect the service's HTTP API only: /health, /ready, /info, /metrics and /openapi.json keep answering normally, and the invoices service's NATS consumer keeps writing invoices. At most one fault per service and type; remove an entry to end the fault.
    */
   faults?: Fault[];
   messaging?: MessagingSpec;
@@ -382,11 +382,11 @@ export interface TrafficMix {
  */
 export interface Fault {
   /**
-   * The service whose request handling is affected.
+   * The service whose HTTP API is affected. A gateway fault is answered by the gateway itself, before any upstream is called.
    */
   service: 'catalog' | 'processor' | 'invoices' | 'gateway';
   /**
-   * latency delays matching requests by latencyMs; error answers them with HTTP 500.
+   * latency delays matching requests by latencyMs; error answers them with HTTP 503 and the JSON error code injected_fault.
    */
   type: 'latency' | 'error';
   /**
@@ -535,6 +535,12 @@ export interface PrometheusSpec {
    * @default "6h"
    */
   retention?: string;
+  /**
+   * How long an alert's condition (error rate, p95 latency, JetStream backlog) must hold before the alert fires, as a Prometheus duration such as 5m or 30s. Shorter suits a fault scenario you want to see alert quickly; longer avoids alerts on short spikes.
+   *
+   * @default "5m"
+   */
+  alertsFor?: string;
 }
 /**
  * In-cluster Tempo that stores traces and derives metrics from them.
@@ -741,7 +747,7 @@ export interface DefaultedObservabilityDemoSpec {
   profile: 'small' | 'standard';
   services: DefaultedServicesSpec;
   /**
-   * Injected faults for demo scenarios, reconciled into the target service's configuration. At most one fault per service and type; remove an entry to end the fault.
+   * Injected faults for demo scenarios, reconciled into the target service's configuration (FAULT_* environment variables). Faults affect the service's HTTP API only: /health, /ready, /info, /metrics and /openapi.json keep answering normally, and the invoices service's NATS consumer keeps writing invoices. At most one fault per service and type; remove an entry to end the fault.
    */
   faults?: Fault[];
   messaging: DefaultedMessagingSpec;
@@ -1150,6 +1156,12 @@ export interface DefaultedPrometheusSpec {
    * @default "6h"
    */
   retention: string;
+  /**
+   * How long an alert's condition (error rate, p95 latency, JetStream backlog) must hold before the alert fires, as a Prometheus duration such as 5m or 30s. Shorter suits a fault scenario you want to see alert quickly; longer avoids alerts on short spikes.
+   *
+   * @default "5m"
+   */
+  alertsFor: string;
 }
 /**
  * In-cluster Tempo that stores traces and derives metrics from them.

@@ -96,7 +96,11 @@ export function planComponents(
     plans.push({
       component: 'prometheus',
       chart: 'prometheus',
-      values: { ...common('prometheus'), retention: { time: obs.prometheus.retention } },
+      values: {
+        ...common('prometheus'),
+        retention: { time: obs.prometheus.retention },
+        alerts: { for: obs.prometheus.alertsFor },
+      },
     });
   }
   if (obs.tempo.enabled) {
