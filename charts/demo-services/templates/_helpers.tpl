@@ -44,7 +44,7 @@ loadgen:
   postgres: false
   nats: false
   upstreams:
-    GATEWAY_URL: gateway
+    LOADGEN_TARGET_URL: gateway
 {{- end }}
 
 {{- define "demo-services.names" -}}
@@ -204,6 +204,19 @@ every name appears once (server-side apply rejects duplicate list keys).
   (dict "name" "FAULT_LATENCY_MS" "value" (toString .latencyMs))
   (dict "name" "FAULT_LATENCY_PERCENT" "value" (toString .latencyPercent))
   (dict "name" "FAULT_ERROR_PERCENT" "value" (toString .errorPercent))) }}
+{{- end }}
+{{- with $svc.cache }}
+{{- $entries = concat $entries (list
+  (dict "name" "GATEWAY_CACHE_ENABLED" "value" (toString .enabled))
+  (dict "name" "GATEWAY_CACHE_ROUTES" "value" (join "," .routes))
+  (dict "name" "GATEWAY_CACHE_MAX_ENTRIES" "value" (toString (int64 .maxEntries)))
+  (dict "name" "GATEWAY_CACHE_MAX_BYTES" "value" (toString (int64 .maxBytes)))
+  (dict "name" "GATEWAY_CACHE_DEFAULT_TTL_SECONDS" "value" (toString (int64 .defaultTtlSeconds)))) }}
+{{- end }}
+{{- with $svc.compression }}
+{{- $entries = concat $entries (list
+  (dict "name" "GATEWAY_COMPRESSION_ENABLED" "value" (toString .enabled))
+  (dict "name" "GATEWAY_COMPRESSION_THRESHOLD_BYTES" "value" (toString (int64 .thresholdBytes)))) }}
 {{- end }}
 {{- range $variable, $value := $svc.config }}
 {{- $entries = append $entries (dict "name" $variable "value" (toString $value)) }}
