@@ -1,6 +1,7 @@
-// Two projects: `unit` (pure logic, no external processes) and `integration` (real control plane, Postgres,
-// NATS and service processes). Its global setup starts one control plane per run; it is loaded from
-// packages/testenv/dist, so `npm run build` (done by `make test-integration`) must come first.
+// Three projects: `unit` (pure logic, no external processes), `integration` (real control plane, Postgres,
+// NATS and service processes) and `e2e` (the embedded demo). The integration project's global setup starts one
+// control plane per run; it is loaded from packages/testenv/dist, so `npm run build` (done by
+// `make test-integration`) must come first. The e2e project runs the built operator and services likewise.
 const roots = ['<rootDir>/packages', '<rootDir>/operator', '<rootDir>/services'];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
@@ -28,6 +29,13 @@ export default {
       testMatch: ['**/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/packages/testenv/dist/jest/global-setup.js',
       globalTeardown: '<rootDir>/packages/testenv/dist/jest/global-teardown.js',
+      setupFilesAfterEnv: ['<rootDir>/packages/testenv/test/setup/integration-timeout.ts'],
+    },
+    // The embedded demo end to end (make test-e2e): it starts its own control plane, operator and data plane.
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['**/test/e2e/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/packages/testenv/test/setup/integration-timeout.ts'],
     },
   ],

@@ -132,6 +132,10 @@ Ctrl-C or \`make demo-down\` stops everything.
   for (;;) {
     if (stopping) return;
     try {
+      // A CR edit (e.g. kubectl apply -f manifests/samples/fault-scenario.yaml) reaches the processes as a rollout.
+      const restarted = await instance.syncServices();
+      if (restarted.length > 0)
+        console.log(`[${elapsed()}] restarted with their new configuration: ${restarted.join(', ')}`);
       console.log(`[${elapsed()}] ${formatSummary(await trafficSummary(prometheus))}`);
     } catch (error) {
       console.log(

@@ -21,8 +21,13 @@ export interface PostgresServer {
   readonly url: string;
   urlFor(database: string): string;
   createDatabase(name: string): Promise<string>;
+  readonly running: boolean;
   /** Stops the server and deletes its data. */
   stop(): Promise<void>;
+  /** Stops the server but keeps its data, to simulate an outage; `start()` ends it. */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port with the same data; does nothing while it runs. */
+  start(): Promise<void>;
   /** Stops and starts again on the same port with the same data (a crash-restart for tests). */
   restart(): Promise<void>;
 }
@@ -110,6 +115,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   };
 
   const start = async () => {
+    if (proc?.running) return;
     proc = ManagedProcess.start({
       name: 'postgres',
       command: join(binDir, 'postgres'),
@@ -157,6 +163,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     password,
     url: urlFor('postgres'),
     urlFor,
+    get running() {
+      return proc?.running ?? false;
+    },
     async createDatabase(name) {
       if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name: ${name}`);
       await query(`CREATE DATABASE ${name}`);
@@ -166,6 +175,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       await halt();
       removeTempDir(dir);
     },
+    halt,
+    start,
     async restart() {
       await halt();
       await start();

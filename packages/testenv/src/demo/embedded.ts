@@ -69,8 +69,13 @@ export interface EmbeddedDemo {
   readonly nats: NatsServer;
   readonly prometheus: PrometheusServer;
   readonly tempo: TempoServer;
-  /** The services that the CR enables, as local processes. */
+  /** The services that the CR enables, as local processes (the current ones, after syncServices). */
   readonly services: ReadonlyMap<DemoService, ServiceProcess>;
+  /**
+   * Restarts each service whose Deployment the operator changed since its process started (e.g. after a CR edit),
+   * with the new configuration, as a rollout would; returns the restarted ones.
+   */
+  syncServices(): Promise<DemoService[]>;
   /** Stops every process, newest first; the working directory stays (its logs are useful afterwards). */
   stop(): Promise<void>;
 }
@@ -191,6 +196,7 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
     // The operator learns Prometheus's address before Prometheus exists: its configuration comes from the objects
     // the operator applies.
     const prometheusPort = await freePort();
+    const tempoOtlpHttpPort = await freePort();
     const prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
     const [operatorPort] = (await freePorts(1)) as [number];
     const operatorLog = join(logs, 'operator.log');
@@ -211,6 +217,9 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
         OPERATOR_PORT: String(operatorPort),
         // Cluster DNS does not resolve here: the operator checks telemetry against the local Prometheus.
         TELEMETRY_PROMETHEUS_URL: prometheusUrl,
+        // Its reconcile traces go to the demo's Tempo (the operator dashboard shows them), once Tempo is up.
+        OTEL_SERVICE_NAME: 'obsdemo-operator',
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${tempoOtlpHttpPort}`,
       },
     });
     stack.push(async () => {
@@ -309,6 +318,7 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
     const tempo = await startTempo({
       prometheusRemoteWriteUrl: `${prometheusUrl}/api/v1/write`,
       rendered: chartObjects('tempo'),
+      otlpHttpPort: tempoOtlpHttpPort,
     });
     stack.push(() => tempo.stop());
     const tempoPorts = new Map<number, number>([
@@ -373,23 +383,26 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
     const addresses = serviceAddresses(serviceList.items, workloads, localPortOf);
 
     const services = new Map<DemoService, ServiceProcess>();
-    for (const service of DEMO_SERVICES) {
-      const workload = workloadOf(service);
-      const ports = ownPorts.get(service);
-      if (workload === undefined || ports === undefined) continue;
-      const container = mainContainer(workload);
-      const env = localEnv(
+    const runningEnv = new Map<DemoService, Record<string, string>>();
+    const envOf = (
+      service: DemoService,
+      workload: Workload,
+      secretsNow: ReadonlyMap<string, V1Secret>,
+      configMapsNow: ReadonlyMap<string, V1ConfigMap>,
+    ): Record<string, string> =>
+      localEnv(
         {
           workload: `${workload.kind}/${workload.name}`,
           namespace,
           podName: podNameOf(workload),
           services: addresses,
-          ownPorts: ports,
-          secret: (secretName, key) => decodeSecret(secrets.get(secretName), key),
-          configMap: (mapName, key) => configMaps.get(mapName)?.data?.[key],
+          ownPorts: ownPorts.get(service) ?? new Map(),
+          secret: (secretName, key) => decodeSecret(secretsNow.get(secretName), key),
+          configMap: (mapName, key) => configMapsNow.get(mapName)?.data?.[key],
         },
-        container as ContainerSpec,
+        mainContainer(workload) as ContainerSpec,
       );
+    const startService = async (service: DemoService, env: Record<string, string>) => {
       const portEnv = `${service.toUpperCase()}_PORT`;
       const port = Number(env[portEnv]);
       log(`starting ${service} on 127.0.0.1:${port}`);
@@ -402,9 +415,44 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
         readyTimeoutMs: 60_000,
         logDir: logs,
       });
-      stack.push(() => proc.stop());
       services.set(service, proc);
+      runningEnv.set(service, env);
+    };
+    for (const service of DEMO_SERVICES) {
+      const workload = workloadOf(service);
+      if (workload === undefined) continue;
+      stack.push(async () => services.get(service)?.stop());
+      await startService(service, envOf(service, workload, secrets, configMaps));
     }
+
+    // What a rollout does in the cluster: a process whose Deployment now says something else starts again with it.
+    const syncServices = async (): Promise<DemoService[]> => {
+      const [deploymentsNow, secretsNow, configMapsNow] = await Promise.all([
+        apps.listNamespacedDeployment({ namespace }),
+        core.listNamespacedSecret({ namespace }),
+        core.listNamespacedConfigMap({ namespace }),
+      ]);
+      const secretMap = new Map(secretsNow.items.map((x) => [x.metadata?.name ?? '', x]));
+      const configMapMap = new Map(configMapsNow.items.map((x) => [x.metadata?.name ?? '', x]));
+      const restarted: DemoService[] = [];
+      for (const service of DEMO_SERVICES) {
+        const before = workloadOf(service);
+        const deployment = deploymentsNow.items.find((d) => d.metadata?.name === before?.name);
+        if (before === undefined || deployment?.spec === undefined || !services.has(service)) continue;
+        const env = envOf(
+          service,
+          { ...before, template: deployment.spec.template },
+          secretMap,
+          configMapMap,
+        );
+        if (JSON.stringify(env) === JSON.stringify(runningEnv.get(service))) continue;
+        log(`${before.name} changed: restarting ${service} with its new configuration`);
+        await services.get(service)?.stop();
+        await startService(service, env);
+        restarted.push(service);
+      }
+      return restarted;
+    };
 
     return {
       name,
@@ -417,6 +465,7 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
       prometheus,
       tempo,
       services,
+      syncServices,
       stop,
     };
   } catch (error) {

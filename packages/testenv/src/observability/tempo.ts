@@ -28,6 +28,8 @@ export interface TempoOptions {
    * applied), instead of rendering the chart here; chartValues are then unused.
    */
   rendered?: RenderedChart;
+  /** The OTLP/HTTP port, when the caller chose it already (to tell senders that start first); a free one by default. */
+  otlpHttpPort?: number;
   chartsDir?: string;
   helmBinary?: string;
 }
@@ -135,12 +137,13 @@ export async function startTempo(options: TempoOptions): Promise<TempoServer> {
   const dataDir = join(dir, 'data');
   const configFile = join(dir, 'tempo.yaml');
   const logFile = join(dir, 'tempo.log');
-  const [httpPort, grpcPort, otlpGrpcPort, otlpHttpPort] = (await freePorts(4)) as [
+  const [httpPort, grpcPort, otlpGrpcPort, freeOtlpHttpPort] = (await freePorts(4)) as [
     number,
     number,
     number,
     number,
   ];
+  const otlpHttpPort = options.otlpHttpPort ?? freeOtlpHttpPort;
 
   const rendered =
     options.rendered ??
