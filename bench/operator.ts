@@ -6,7 +6,7 @@
 //   3. Writes per resync with nothing changed: the apiserver's own request counters for the kinds the operator
 //      writes, over one resync period (30 s) once everything is Ready.
 //   4. The operator's RSS with those demos.
-// Usage: node bench/operator.ts [--demos 100] [--concurrency 4] [--heap-mb 160] [--out FILE]
+// Usage: node bench/operator.ts [--demos 100] [--concurrency 4] [--heap-mb 160] [--cpu-prof-dir DIR] [--out FILE]
 //   (after `make tools build`)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +33,8 @@ const out = option('--out', '');
 const concurrency = option('--concurrency', '4');
 /** V8's old-space limit for the operator (MB), as the chart's profile sets it; empty: V8's default. */
 const heapMB = option('--heap-mb', '');
+/** Where the operator writes a V8 CPU profile (.cpuprofile) when it stops; empty: no profile. */
+const cpuProfDir = option('--cpu-prof-dir', '');
 const RESYNC_S = 30;
 const WRITTEN = new Set([
   'deployments',
@@ -80,12 +82,26 @@ for (const ns of ['warm', 'scale']) {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 }
 
+/** utime+stime of a process and of its reaped children (/proc/<pid>/stat fields 14–17), in seconds. */
+function cpuSeconds(pid: number | undefined): { self: number; children: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  const ticks = 100; // USER_HZ, 100 on Linux
+  const at = (field: number) => fields[field - 3] ?? 0;
+  return { self: (at(14) + at(15)) / ticks, children: (at(16) + at(17)) / ticks };
+}
+
 const port = await freePort();
 const operator = ManagedProcess.start({
   name: 'operator',
   command: process.execPath,
   args: [
     ...(heapMB ? [`--max-old-space-size=${heapMB}`] : []),
+    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
     '--import',
     '@obsdemo/telemetry/register',
     join(root, 'operator', 'dist', 'main.js'),
@@ -165,6 +181,7 @@ try {
   }
 
   // 2. Scale: every demo created at once, then wait until each is Ready.
+  const cpuBefore = cpuSeconds(operator.pid);
   const started = performance.now();
   await Promise.all(
     Array.from({ length: demos }, (_, i) => create('scale', `demo-${String(i).padStart(3, '0')}`)),
@@ -179,6 +196,12 @@ try {
     await sleep(1000);
   }
   const readyS = (performance.now() - started) / 1000;
+  const cpuAfter = cpuSeconds(operator.pid);
+  // Where the scale phase's CPU went: the operator's own code, and the helm processes it ran (reaped children).
+  const scaleCpu = {
+    operatorS: cpuAfter.self - cpuBefore.self,
+    helmChildrenS: cpuAfter.children - cpuBefore.children,
+  };
 
   // 3. Quiet: let requeues settle, then count writes over one resync period plus a margin.
   await sleep(15_000);
@@ -197,12 +220,13 @@ try {
     appliedWarmS: appliedTimes,
     appliedWarmMedianS: median(appliedTimes),
     readyAllS: readyS,
+    scaleCpu,
     writesOverOneResync: resyncWrites,
     rssMB,
   };
   console.log(
     `operator: CR → applied (warm) median ${result.appliedWarmMedianS.toFixed(2)} s (${appliedTimes.map((t) => t.toFixed(2)).join(', ')}); ` +
-      `${demos} CRs → Ready in ${readyS.toFixed(1)} s; writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB`,
+      `${demos} CRs → Ready in ${readyS.toFixed(1)} s (CPU: operator ${scaleCpu.operatorS.toFixed(0)} s, helm ${scaleCpu.helmChildrenS.toFixed(0)} s); writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB`,
   );
   if (out) writeFileSync(out, JSON.stringify(result, null, 2));
 } finally {

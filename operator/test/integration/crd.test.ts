@@ -184,7 +184,7 @@ describe('the samples', () => {
       database: { postgres: { mode: 'managed', storage: '1Gi', retainOnDelete: false } },
       observability: {
         tracing: { samplingRatio: 1 },
-        prometheus: { enabled: true, retention: '6h' },
+        prometheus: { enabled: true, retention: '6h', alertsFor: '5m' },
         tempo: { enabled: true, serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: true },
         external: {},

@@ -37,7 +37,7 @@ function demo(
       },
       observability: {
         tracing: { samplingRatio: 0.5 },
-        prometheus: { enabled: true, retention: '6h' },
+        prometheus: { enabled: true, retention: '6h', alertsFor: '5m' },
         tempo: { enabled: true, serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: overrides.grafana ?? true },
         external: {},
@@ -107,6 +107,10 @@ describe('planComponents', () => {
         prometheus: { url: 'http://shop-prometheus:9090' },
         tempo: { url: 'http://shop-tempo:3200' },
       },
+    });
+    expect(managed.find((p) => p.component === 'prometheus')?.values).toMatchObject({
+      retention: { time: '6h' },
+      alerts: { for: '5m' },
     });
     expect(managed.find((p) => p.component === 'tempo')?.values).toMatchObject({
       metricsGenerator: {
