@@ -88,36 +88,62 @@ async function demo(): Promise<void> {
   await writeFile(demoPidFile, String(process.pid));
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(0)} s`;
-  // Set once the demo is up; a signal before that stops what has started through startEmbeddedDemo's own cleanup.
+  // Set once the demo is up. A signal before that aborts the start, whose own cleanup stops what it started.
   const current: { demo?: EmbeddedDemo } = {};
+  const starting = new AbortController();
   let stopping = false;
+  const stopAll = async () => {
+    await current.demo?.stop();
+    await rm(demoPidFile, { force: true });
+  };
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the demo (every process it started)`);
-    await current.demo?.stop();
-    await rm(demoPidFile, { force: true });
+    if (current.demo === undefined) {
+      starting.abort(new Error(`${signal} while starting`));
+      return;
+    }
+    await stopAll();
     console.log(`demo stopped; logs stay in ${demoDir}`);
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  const instance = await startEmbeddedDemo({
-    dir: demoDir,
-    log: (line) => console.log(`[${elapsed()}] ${line}`),
-  });
+  let instance: EmbeddedDemo;
+  try {
+    instance = await startEmbeddedDemo({
+      dir: demoDir,
+      signal: starting.signal,
+      log: (line) => console.log(`[${elapsed()}] ${line}`),
+    });
+  } catch (error) {
+    await rm(demoPidFile, { force: true });
+    if (stopping) {
+      console.log(`demo stopped while starting; logs stay in ${demoDir}`);
+      process.exit(0);
+    }
+    throw error;
+  }
   current.demo = instance;
   const { prometheus } = instance;
   console.log(`[${elapsed()}] waiting until traffic flows and Tempo draws the service graph`);
-  await eventually(
-    'gateway traffic and service-graph edges in Prometheus',
-    async () => {
-      const summary = await trafficSummary(prometheus);
-      return summary.gatewayRps > 0 && summary.edges.length > 0 ? summary : undefined;
-    },
-    300_000,
-  );
+  try {
+    await eventually(
+      'gateway traffic and service-graph edges in Prometheus',
+      async () => {
+        const summary = await trafficSummary(prometheus);
+        return summary.gatewayRps > 0 && summary.edges.length > 0 ? summary : undefined;
+      },
+      300_000,
+    );
+  } catch (error) {
+    if (stopping) return;
+    stopping = true;
+    await stopAll();
+    throw error;
+  }
   const gateway = instance.services.get('gateway');
   console.log(`
 The demo is running (${elapsed()}):
@@ -125,7 +151,7 @@ The demo is running (${elapsed()}):
   Prometheus   ${prometheus.url}   (service graph: traces_service_graph_request_total)
   Tempo        ${instance.tempo.apiUrl}   (GET /api/search, /api/traces/<trace id>)
   cluster      export KUBECONFIG=${instance.kubeconfig}; kubectl get od -n ${instance.namespace}
-  logs         ${demoDir}logs and ${demoDir}cluster/logs (each process's own log file)
+  logs         ${join(demoDir, 'logs')} (services, operator) and ${join(demoDir, 'cluster', 'logs')} (control plane)
 Grafana has no local build on this machine; its dashboards read this Prometheus (see docs/quickstart.md).
 Ctrl-C or \`make demo-down\` stops everything.
 `);

@@ -61,12 +61,18 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
       logFile,
     });
     const running = proc;
-    await waitUntilReady(
-      running,
-      `ready (${options.readyPath ?? '/ready'})`,
-      async () => (await fetch(`${url}${options.readyPath ?? '/ready'}`)).status === 200,
-      options.readyTimeoutMs ?? 30_000,
-    );
+    try {
+      await waitUntilReady(
+        running,
+        `ready (${options.readyPath ?? '/ready'})`,
+        async () => (await fetch(`${url}${options.readyPath ?? '/ready'}`)).status === 200,
+        options.readyTimeoutMs ?? 30_000,
+      );
+    } catch (error) {
+      // Nobody holds a handle to a process that never got ready: stop it here rather than leave it on its port.
+      await running.stop();
+      throw error;
+    }
   };
 
   await start();

@@ -54,6 +54,8 @@ export interface EmbeddedDemoOptions {
   dir: string;
   /** Progress lines for a person watching. */
   log?: (line: string) => void;
+  /** Aborting stops the start at the next step and stops what has started (e.g. Ctrl-C while it starts). */
+  signal?: AbortSignal;
   /** Environment added to every service process (e.g. a shorter loadgen warm-up in tests). */
   serviceEnv?: Partial<Record<DemoService, Record<string, string>>>;
 }
@@ -155,7 +157,11 @@ async function conditions(
  * here; its dashboards read the same Prometheus.
  */
 export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<EmbeddedDemo> {
-  const log = options.log ?? (() => undefined);
+  // Every progress line marks a step boundary: the place to honour an abort.
+  const log = (line: string) => {
+    options.signal?.throwIfAborted();
+    options.log?.(line);
+  };
   const namespace = options.namespace ?? 'demo';
   const sample = options.sample ?? join(repoRoot, 'manifests', 'samples', 'minimal.yaml');
   const name = nameOfSample(sample);
