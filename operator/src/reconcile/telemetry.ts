@@ -5,9 +5,14 @@ import { componentNames, PROMETHEUS_PORT } from './plan.js';
 export const TELEMETRY_CONDITION = 'TelemetryVerified';
 const UNREACHABLE = 'PrometheusUnreachable';
 
-/** Tempo's service-graph edges, summed over everything but the edge's identity. */
-export const SERVICE_GRAPH_QUERY =
-  'sum by (client, server, connection_type) (traces_service_graph_request_total)';
+/** How far back an edge's requests count: telemetry that flowed once but stopped is not verified. */
+export const EDGE_WINDOW = '5m';
+
+/** Requests per service-graph edge over the last EDGE_WINDOW, summed over everything but the edge's identity. */
+export const SERVICE_GRAPH_QUERY = `sum by (client, server, connection_type) (increase(traces_service_graph_request_total[${EDGE_WINDOW}]))`;
+
+/** While verified, look again this often, so that telemetry that stops flowing turns the condition False. */
+const VERIFIED_RECHECK_MS = 5 * 60_000;
 
 /** One service-graph edge as Tempo's metrics-generator labels it (`connection_type` is empty for HTTP). */
 export interface Edge {
@@ -64,7 +69,7 @@ export function edgesCondition(expected: readonly Edge[], samples: readonly Edge
       type: TELEMETRY_CONDITION,
       status: 'False',
       reason: 'EdgesMissing',
-      message: `missing service-graph edges: ${missing.map(formatEdge).join(', ')}`,
+      message: `missing service-graph edges (no requests in the last ${EDGE_WINDOW}): ${missing.map(formatEdge).join(', ')}`,
     };
   }
   return {
@@ -74,7 +79,7 @@ export function edgesCondition(expected: readonly Edge[], samples: readonly Edge
     message:
       expected.length === 0
         ? 'no service-graph edge is expected with the enabled services'
-        : `service-graph edges observed: ${expected.map(formatEdge).join(', ')}`,
+        : `service-graph edges observed in the last ${EDGE_WINDOW}: ${expected.map(formatEdge).join(', ')}`,
   };
 }
 
@@ -180,7 +185,14 @@ export class TelemetryVerifier {
       cached = { uid, generation, at: now, condition, failures };
       this.cache.set(key, cached);
     }
-    if (cached.condition.status === 'True') return { condition: cached.condition };
+    if (cached.condition.status === 'True')
+      return {
+        condition: cached.condition,
+        recheckAfterMs: Math.max(
+          1,
+          cached.at + Math.max(this.minIntervalMs, VERIFIED_RECHECK_MS) - this.now(),
+        ),
+      };
     return {
       condition: cached.condition,
       recheckAfterMs: Math.max(1, cached.at + this.interval(cached) - this.now()),

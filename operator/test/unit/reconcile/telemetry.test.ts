@@ -99,7 +99,8 @@ describe('edge comparison', () => {
       type: 'TelemetryVerified',
       status: 'False',
       reason: 'EdgesMissing',
-      message: 'missing service-graph edges: gateway→processor, catalog→invoices (messaging_system)',
+      message:
+        'missing service-graph edges (no requests in the last 5m): gateway→processor, catalog→invoices (messaging_system)',
     });
   });
 
@@ -214,7 +215,11 @@ describe('TelemetryVerifier', () => {
 
     // A new generation is checked at once; so is the same one after the interval.
     const changed = await verifier.check(demo({ generation: 2 }));
-    expect(changed).toEqual({ condition: expect.objectContaining({ status: 'True' }) });
+    // Verified telemetry is looked at again later, so that it turns False when traffic stops.
+    expect(changed).toEqual({
+      condition: expect.objectContaining({ status: 'True' }),
+      recheckAfterMs: 300_000,
+    });
     expect(received).toHaveLength(2);
     now += 30_000;
     await verifier.check(demo({ generation: 2 }));
