@@ -131,6 +131,21 @@ export class ResponseCache {
     return storableTtlMs(headers['cache-control'], headers.age, this.options.defaultTtlSeconds);
   }
 
+  /**
+   * After an unsafe request on `url` succeeded (RFC 9111 §4.4): drops every stored answer for that path, whatever
+   * its query string and credentials, so the gateway never serves its own writes stale. Changes that do not pass
+   * through the gateway still last until the TTL.
+   */
+  invalidate(method: string, url: string, statusCode: number): void {
+    if (SAFE_METHODS.has(method) || statusCode < 200 || statusCode >= 400) return;
+    const path = url.split('?', 1)[0] ?? '';
+    for (const key of [...this.cache.keys()]) {
+      // Keys are `<method> <url> <credential hash>`; URLs carry no spaces.
+      const storedUrl = key.split(' ', 2)[1] ?? '';
+      if ((storedUrl.split('?', 1)[0] ?? '') === path) this.cache.delete(key);
+    }
+  }
+
   store(key: string, headers: OutgoingHttpHeaders, body: Buffer, ttlMs: number, upstreamAge: unknown): void {
     const kept: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(headers)) {

@@ -105,6 +105,7 @@ export function proxyHandler(deps: ProxyDeps): RequestHandler {
       }
     }
     record(response.statusCode ?? 502);
+    deps.cache?.invalidate(req.method, req.originalUrl, response.statusCode ?? 502);
     const headers = clientResponseHeaders(response.headers);
     if (lookup) {
       headers['x-cache'] = 'miss';

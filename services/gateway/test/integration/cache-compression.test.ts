@@ -98,7 +98,7 @@ describe('gateway response cache', () => {
     expect(second.status).toBe(200);
     expect(second.headers.get('x-cache')).toBe('hit');
     expect(second.body).toEqual(first.body);
-    expect(Number(second.headers.get('age'))).toBeGreaterThanOrEqual(0);
+    expect(second.headers.get('age')).toMatch(/^\d+$/);
     // The request id is this request's own, not the one stored with the first answer.
     expect(second.headers.get('x-request-id')).toBe('cache-hit-1');
     expect(await catalogCalls()).toBe(upstreamBefore);

@@ -216,6 +216,26 @@ describe('ResponseCache', () => {
     expect(await metric('cache_entries', { cache: 'responses' })).toBe(1);
   });
 
+  it('drops the stored answers of a path after a successful write through the gateway, and only then', () => {
+    const { cache } = makeCache();
+    const store = (url: string, headers: Record<string, string> = {}) => {
+      const key = cache.lookup(get(url, headers), false)?.key ?? '';
+      cache.store(key, {}, Buffer.from('{}'), 60_000, undefined);
+    };
+    store('/api/v1/catalog/products/1');
+    store('/api/v1/catalog/products/1', { authorization: 'Bearer a' });
+    store('/api/v1/catalog/products/2');
+    cache.invalidate('PATCH', '/api/v1/catalog/products/1', 409);
+    cache.invalidate('GET', '/api/v1/catalog/products/1', 200);
+    expect(cache.size).toBe(3);
+    cache.invalidate('PATCH', '/api/v1/catalog/products/1?dry=1', 200);
+    expect(cache.lookup(get('/api/v1/catalog/products/1'), false)?.stored).toBeUndefined();
+    expect(
+      cache.lookup(get('/api/v1/catalog/products/1', { authorization: 'Bearer a' }), false)?.stored,
+    ).toBeUndefined();
+    expect(cache.lookup(get('/api/v1/catalog/products/2'), false)?.stored).toBeDefined();
+  });
+
   it('expires entries after their own TTL and counts the eviction', async () => {
     const { cache, clock, metric } = makeCache();
     const key = cache.lookup(get('/api/v1/catalog/products/1'), false)?.key ?? '';
