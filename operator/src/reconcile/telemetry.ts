@@ -1,3 +1,4 @@
+import { DEMO_SERVICE_GRAPH, formatEdge, serviceGraphQuery, type ServiceGraphEdge } from '@obsdemo/contracts';
 import type { DefaultedObservabilityDemo } from '../api/index.js';
 import type { ObservedCondition } from './conditions.js';
 import { componentNames, PROMETHEUS_PORT } from './plan.js';
@@ -8,41 +9,21 @@ const UNREACHABLE = 'PrometheusUnreachable';
 /** How far back an edge's requests count: telemetry that flowed once but stopped is not verified. */
 export const EDGE_WINDOW = '5m';
 
-/** Requests per service-graph edge over the last EDGE_WINDOW, summed over everything but the edge's identity. */
-export const SERVICE_GRAPH_QUERY = `sum by (client, server, connection_type) (increase(traces_service_graph_request_total[${EDGE_WINDOW}]))`;
+/** Requests per service-graph edge over the last EDGE_WINDOW. */
+export const SERVICE_GRAPH_QUERY = serviceGraphQuery(EDGE_WINDOW);
 
 /** While verified, look again this often, so that telemetry that stops flowing turns the condition False. */
 const VERIFIED_RECHECK_MS = 5 * 60_000;
 
-/** One service-graph edge as Tempo's metrics-generator labels it (`connection_type` is empty for HTTP). */
-export interface Edge {
-  client: string;
-  server: string;
-  connectionType: '' | 'messaging_system' | 'database';
-}
+export type Edge = ServiceGraphEdge;
+export { formatEdge };
 
-/** The service.peer name the services give their pg spans, so Tempo draws the database as a node. */
-const DATABASE_PEER = 'postgres';
-
-/** Every edge the demo's traffic draws when all services run: loadgen's calls enter through the gateway. */
-const ALL_EDGES: readonly Edge[] = [
-  { client: 'gateway', server: 'catalog', connectionType: '' },
-  { client: 'gateway', server: 'processor', connectionType: '' },
-  { client: 'processor', server: 'catalog', connectionType: '' },
-  { client: 'catalog', server: 'invoices', connectionType: 'messaging_system' },
-  { client: 'catalog', server: DATABASE_PEER, connectionType: 'database' },
-];
-
-/** The edges to expect for a demo: those whose two ends run (the database runs, managed or external). */
+/** The edges to expect for a demo: those whose two ends run (the database node runs, managed or external). */
 export function expectedEdges(demo: DefaultedObservabilityDemo): Edge[] {
   const services = demo.spec.services;
-  const runs = (node: string) =>
-    node === DATABASE_PEER || services[node as keyof typeof services]?.enabled === true;
-  return ALL_EDGES.filter((e) => runs(e.client) && runs(e.server));
-}
-
-export function formatEdge(e: Edge): string {
-  return `${e.client}→${e.server}${e.connectionType ? ` (${e.connectionType})` : ''}`;
+  const isService = (node: string): node is keyof typeof services => node in services;
+  const runs = (node: string) => !isService(node) || services[node].enabled;
+  return DEMO_SERVICE_GRAPH.filter((e) => runs(e.client) && runs(e.server));
 }
 
 /** A series of the service-graph query: its labels and value. */

@@ -9,3 +9,10 @@ export {
   encodeOrderCreated,
   decodeOrderCreated,
 } from './orders.js';
+export {
+  DEMO_SERVICE_GRAPH,
+  formatEdge,
+  serviceGraphQuery,
+  type ConnectionType,
+  type ServiceGraphEdge,
+} from './service-graph.js';

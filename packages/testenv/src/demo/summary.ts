@@ -1,11 +1,13 @@
+import {
+  formatEdge,
+  serviceGraphQuery,
+  type ConnectionType,
+  type ServiceGraphEdge,
+} from '@obsdemo/contracts';
 import type { PrometheusServer } from '../observability/prometheus.js';
 
-/** A service-graph edge as Tempo's metrics-generator writes it into Prometheus. */
-export interface Edge {
-  client: string;
-  server: string;
-  /** Empty for HTTP; messaging_system, database or virtual_node otherwise. */
-  connectionType: string;
+/** A service-graph edge as Tempo's metrics-generator writes it into Prometheus, with its request count. */
+export interface Edge extends ServiceGraphEdge {
   requests: number;
 }
 
@@ -17,16 +19,14 @@ export interface TrafficSummary {
   edges: Edge[];
 }
 
-export const EDGES_QUERY = 'sum by (client, server, connection_type) (traces_service_graph_request_total)';
-
 export async function serviceGraphEdges(prometheus: PrometheusServer): Promise<Edge[]> {
-  const samples = await prometheus.query(EDGES_QUERY);
+  const samples = await prometheus.query(serviceGraphQuery());
   return samples
     .filter((s) => s.value > 0)
     .map((s) => ({
       client: s.metric.client ?? '',
       server: s.metric.server ?? '',
-      connectionType: s.metric.connection_type ?? '',
+      connectionType: (s.metric.connection_type ?? '') as ConnectionType,
       requests: s.value,
     }))
     .sort((a, b) => `${a.client}>${a.server}`.localeCompare(`${b.client}>${b.server}`));
@@ -48,9 +48,8 @@ export async function trafficSummary(prometheus: PrometheusServer): Promise<Traf
   };
 }
 
-export function edgeLabel(edge: Pick<Edge, 'client' | 'server' | 'connectionType'>): string {
-  return `${edge.client}→${edge.server}${edge.connectionType === '' ? '' : ` (${edge.connectionType})`}`;
-}
+/** `client→server (type)`, as the operator's TelemetryVerified messages write it. */
+export const edgeLabel = formatEdge;
 
 export function formatSummary(summary: TrafficSummary): string {
   const edges = summary.edges.map(edgeLabel).join(', ');

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DEMO_SERVICE_GRAPH } from '@obsdemo/contracts';
 import { defaultBinDir, eventually, SPAN_KIND, type TempoSpan } from '@obsdemo/testenv';
 import { startEmbeddedDemo, type EmbeddedDemo } from '../../src/demo/embedded.js';
 import { edgeLabel, serviceGraphEdges, type Edge } from '../../src/demo/summary.js';
@@ -42,13 +43,7 @@ afterAll(async () => {
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
-const EXPECTED_EDGES = [
-  { client: 'gateway', server: 'catalog', connectionType: '' },
-  { client: 'gateway', server: 'processor', connectionType: '' },
-  { client: 'processor', server: 'catalog', connectionType: '' },
-  { client: 'catalog', server: 'invoices', connectionType: 'messaging_system' },
-  { client: 'catalog', server: 'postgres', connectionType: 'database' },
-] as const;
+const EXPECTED_EDGES = DEMO_SERVICE_GRAPH;
 
 describe('telemetry of the embedded demo, end to end', () => {
   it(
