@@ -162,24 +162,36 @@ describe('relay safety', () => {
   });
 
   it('a row re-sent after a crash between publish and commit is deduplicated by JetStream', async () => {
-    const catalog = running.at(-1);
-    const duplicatesBefore = await publishedCount(catalog!, 'duplicate');
+    // One relay on its own database: with two relays on one outbox, either could re-send the row and the
+    // duplicate would be counted by the other one's metrics.
+    await freshNats();
+    await dp.pg.createDatabase('outbox_resend');
+    const catalog = await catalogOn('outbox_resend');
+    catalog.relay.start();
+    await placeOrders(catalog.url, 2);
+    await eventually(
+      'outbox drained before the simulated crash',
+      () => catalog.relay.pending(),
+      (n) => n === 0,
+    );
+    const duplicatesBefore = await publishedCount(catalog, 'duplicate');
     const countBefore = (await publishedOrderIds()).length;
+    expect(countBefore).toBe(2);
     // Simulates the relay dying after JetStream acked but before its UPDATE committed.
     // The relay polls every 100 ms and may re-send the row before any check here, so the UPDATE's own row
     // count proves the row was marked unsent, and the duplicate counter below proves it was sent again.
-    const [reset] = await catalog!.db.sequelize.query(
+    const [reset] = await catalog.db.sequelize.query(
       'UPDATE outbox SET sent_at = NULL WHERE id = (SELECT max(id) FROM outbox) RETURNING id',
     );
     expect(reset).toHaveLength(1);
-    catalog!.relay.notify();
+    catalog.relay.notify();
     await eventually(
       'row re-sent',
-      () => publishedCount(catalog!, 'duplicate'),
+      () => publishedCount(catalog, 'duplicate'),
       (n) => n === duplicatesBefore + 1,
     );
-    expect(await catalog!.relay.pending()).toBe(0);
+    expect(await catalog.relay.pending()).toBe(0);
     expect((await publishedOrderIds()).length).toBe(countBefore);
-    expect(await publishedCount(catalog!, 'duplicate')).toBe(duplicatesBefore + 1);
+    expect(await publishedCount(catalog, 'duplicate')).toBe(duplicatesBefore + 1);
   });
 });
