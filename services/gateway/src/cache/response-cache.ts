@@ -47,6 +47,8 @@ export interface Lookup {
   ageSeconds: number;
   /** Whether the upstream's answer may be stored under `key` (the request did not say no-store). */
   mayStore: boolean;
+  /** The invalidation sequence number when the lookup was made (see ResponseCache.store). */
+  sequence: number;
 }
 
 export interface UpstreamAnswer {
@@ -57,6 +59,10 @@ export interface UpstreamAnswer {
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 /** Fields that belong to one exchange and are set afresh on every answer from the cache. */
 const PER_EXCHANGE = ['x-request-id', 'age', 'x-cache', 'set-cookie'];
+/** Paths whose last invalidation is remembered; older ones only raise `forgottenBefore`. */
+const REMEMBERED_INVALIDATIONS = 10_000;
+
+const pathOf = (url: string) => url.split('?', 1)[0] ?? '';
 
 /**
  * The gateway's shared response cache for safe requests on allow-listed routes, following RFC 9111 where it
@@ -67,6 +73,15 @@ export class ResponseCache {
   private readonly cache: LRUCache<string, StoredResponse>;
   private readonly metrics: CacheMetrics;
   private readonly now: () => number;
+  /**
+   * Invalidations are numbered; each path remembers the number of its last one. An answer fetched on a miss is
+   * stored only if its path was not invalidated after the lookup, so a slow read that started before a write
+   * cannot put the pre-write answer back after the write dropped it.
+   */
+  private sequence = 0;
+  private readonly invalidatedAt = new Map<string, number>();
+  /** The highest sequence number among invalidations no longer remembered per path. */
+  private forgottenBefore = 0;
   readonly maxBodyBytes: number;
 
   constructor(private readonly options: ResponseCacheOptions) {
@@ -102,8 +117,7 @@ export class ResponseCache {
    */
   lookup(req: CacheableRequest, hasBody: boolean): Lookup | undefined {
     if (!SAFE_METHODS.has(req.method) || hasBody) return undefined;
-    const path = req.url.split('?', 1)[0] ?? '';
-    if (!this.options.allowList(path)) return undefined;
+    if (!this.options.allowList(pathOf(req.url))) return undefined;
     const key = cacheKey(req.method, req.url, req.headers);
     const policy = requestPolicy(req.headers['cache-control']);
     const stored = policy.mayServeStored ? this.cache.get(key) : undefined;
@@ -111,7 +125,7 @@ export class ResponseCache {
     const ageSeconds = stored
       ? stored.initialAgeSeconds + Math.max(0, Math.floor((this.now() - stored.storedAt) / 1000))
       : 0;
-    return { key, stored, ageSeconds, mayStore: policy.mayStore };
+    return { key, stored, ageSeconds, mayStore: policy.mayStore, sequence: this.sequence };
   }
 
   /** How long the answer may be kept (ms), or undefined when it must not be stored. */
@@ -138,20 +152,32 @@ export class ResponseCache {
    */
   invalidate(method: string, url: string, statusCode: number): void {
     if (SAFE_METHODS.has(method) || statusCode < 200 || statusCode >= 400) return;
-    const path = url.split('?', 1)[0] ?? '';
+    const path = pathOf(url);
+    this.sequence += 1;
+    this.invalidatedAt.delete(path);
+    this.invalidatedAt.set(path, this.sequence);
+    if (this.invalidatedAt.size > REMEMBERED_INVALIDATIONS) {
+      // Maps iterate in insertion order: the first entry is the oldest invalidation.
+      const [oldestPath, oldestSequence] = this.invalidatedAt.entries().next().value as [string, number];
+      this.invalidatedAt.delete(oldestPath);
+      this.forgottenBefore = oldestSequence;
+    }
     for (const key of [...this.cache.keys()]) {
       // Keys are `<method> <url> <credential hash>`; URLs carry no spaces.
-      const storedUrl = key.split(' ', 2)[1] ?? '';
-      if ((storedUrl.split('?', 1)[0] ?? '') === path) this.cache.delete(key);
+      if (pathOf(key.split(' ', 2)[1] ?? '') === path) this.cache.delete(key);
     }
   }
 
-  store(key: string, headers: OutgoingHttpHeaders, body: Buffer, ttlMs: number, upstreamAge: unknown): void {
+  /** Keeps the upstream's answer to the request `lookup` missed, unless its path was invalidated meanwhile. */
+  store(lookup: Lookup, headers: OutgoingHttpHeaders, body: Buffer, ttlMs: number, upstreamAge: unknown): void {
+    const path = pathOf(lookup.key.split(' ', 2)[1] ?? '');
+    const lastInvalidation = this.invalidatedAt.get(path) ?? this.forgottenBefore;
+    if (lastInvalidation > lookup.sequence) return;
     const kept: OutgoingHttpHeaders = {};
     for (const [name, value] of Object.entries(headers)) {
       if (value !== undefined && !PER_EXCHANGE.includes(name.toLowerCase())) kept[name.toLowerCase()] = value;
     }
     const initialAgeSeconds = /^\d+$/.test(String(upstreamAge)) ? Number(upstreamAge) : 0;
-    this.cache.set(key, { headers: kept, body, storedAt: this.now(), initialAgeSeconds }, { ttl: ttlMs });
+    this.cache.set(lookup.key, { headers: kept, body, storedAt: this.now(), initialAgeSeconds }, { ttl: ttlMs });
   }
 }

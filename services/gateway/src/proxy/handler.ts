@@ -153,7 +153,7 @@ function keepForCache(
   });
   response.once('end', () => {
     if (chunks && response.complete) {
-      cache.store(lookup.key, headers, Buffer.concat(chunks, size), ttlMs, response.headers.age);
+      cache.store(lookup, headers, Buffer.concat(chunks, size), ttlMs, response.headers.age);
     }
   });
 }

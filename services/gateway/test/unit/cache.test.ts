@@ -198,7 +198,7 @@ describe('ResponseCache', () => {
     const first = cache.lookup(get('/api/v1/catalog/products?page=1'), false);
     expect(first?.stored).toBeUndefined();
     cache.store(
-      first?.key ?? '',
+      first!,
       { 'content-type': 'application/json', 'x-request-id': 'r1' },
       Buffer.from('[]'),
       60_000,
@@ -219,8 +219,8 @@ describe('ResponseCache', () => {
   it('drops the stored answers of a path after a successful write through the gateway, and only then', () => {
     const { cache } = makeCache();
     const store = (url: string, headers: Record<string, string> = {}) => {
-      const key = cache.lookup(get(url, headers), false)?.key ?? '';
-      cache.store(key, {}, Buffer.from('{}'), 60_000, undefined);
+      const lookup = cache.lookup(get(url, headers), false)!;
+      cache.store(lookup, {}, Buffer.from('{}'), 60_000, undefined);
     };
     store('/api/v1/catalog/products/1');
     store('/api/v1/catalog/products/1', { authorization: 'Bearer a' });
@@ -236,10 +236,34 @@ describe('ResponseCache', () => {
     expect(cache.lookup(get('/api/v1/catalog/products/2'), false)?.stored).toBeDefined();
   });
 
+  it('does not store an answer fetched before a write to its path invalidated it', () => {
+    const { cache } = makeCache();
+    const slowRead = cache.lookup(get('/api/v1/catalog/products/1'), false)!;
+    const otherRead = cache.lookup(get('/api/v1/catalog/products/2'), false)!;
+    cache.invalidate('PATCH', '/api/v1/catalog/products/1', 200);
+    cache.store(slowRead, {}, Buffer.from('"before the write"'), 60_000, undefined);
+    cache.store(otherRead, {}, Buffer.from('"two"'), 60_000, undefined);
+    expect(cache.lookup(get('/api/v1/catalog/products/1'), false)?.stored).toBeUndefined();
+    expect(cache.lookup(get('/api/v1/catalog/products/2'), false)?.stored?.body.toString()).toBe('"two"');
+    const laterRead = cache.lookup(get('/api/v1/catalog/products/1'), false)!;
+    cache.store(laterRead, {}, Buffer.from('"after the write"'), 60_000, undefined);
+    expect(cache.lookup(get('/api/v1/catalog/products/1'), false)?.stored?.body.toString()).toBe(
+      '"after the write"',
+    );
+  });
+
+  it('still refuses a stale answer when its invalidation is no longer remembered per path', () => {
+    const { cache } = makeCache();
+    const slowRead = cache.lookup(get('/api/v1/catalog/products/0'), false)!;
+    for (let id = 0; id <= 10_000; id++) cache.invalidate('PATCH', `/api/v1/catalog/products/${id}`, 204);
+    cache.store(slowRead, {}, Buffer.from('"stale"'), 60_000, undefined);
+    expect(cache.lookup(get('/api/v1/catalog/products/0'), false)?.stored).toBeUndefined();
+  });
+
   it('expires entries after their own TTL and counts the eviction', async () => {
     const { cache, clock, metric } = makeCache();
-    const key = cache.lookup(get('/api/v1/catalog/products/1'), false)?.key ?? '';
-    cache.store(key, {}, Buffer.from('{}'), 1000, undefined);
+    const lookup = cache.lookup(get('/api/v1/catalog/products/1'), false)!;
+    cache.store(lookup, {}, Buffer.from('{}'), 1000, undefined);
     clock.now += 1001;
     await tick();
     expect(cache.lookup(get('/api/v1/catalog/products/1'), false)?.stored).toBeUndefined();
@@ -249,10 +273,10 @@ describe('ResponseCache', () => {
 
   it('skips the stored answer for a request with no-cache, and stores nothing for no-store', () => {
     const { cache } = makeCache();
-    const key = cache.lookup(get('/api/v1/catalog/products'), false)?.key ?? '';
-    cache.store(key, {}, Buffer.from('[]'), 60_000, undefined);
+    const lookup = cache.lookup(get('/api/v1/catalog/products'), false)!;
+    cache.store(lookup, {}, Buffer.from('[]'), 60_000, undefined);
     const fresh = cache.lookup(get('/api/v1/catalog/products', { 'cache-control': 'no-cache' }), false);
-    expect(fresh).toMatchObject({ key, stored: undefined, mayStore: true });
+    expect(fresh).toMatchObject({ key: lookup.key, stored: undefined, mayStore: true });
     const secret = cache.lookup(get('/api/v1/catalog/products', { 'cache-control': 'no-store' }), false);
     expect(secret).toMatchObject({ stored: undefined, mayStore: false });
   });
@@ -260,8 +284,8 @@ describe('ResponseCache', () => {
   it('never serves an answer stored for one Authorization to another', () => {
     const { cache } = makeCache();
     const alice = { authorization: 'Bearer a' };
-    const key = cache.lookup(get('/api/v1/catalog/products', alice), false)?.key ?? '';
-    cache.store(key, {}, Buffer.from('"alice"'), 60_000, undefined);
+    const lookup = cache.lookup(get('/api/v1/catalog/products', alice), false)!;
+    cache.store(lookup, {}, Buffer.from('"alice"'), 60_000, undefined);
     expect(cache.lookup(get('/api/v1/catalog/products', alice), false)?.stored).toBeDefined();
     expect(
       cache.lookup(get('/api/v1/catalog/products', { authorization: 'Bearer b' }), false)?.stored,
@@ -285,8 +309,8 @@ describe('ResponseCache', () => {
   it('evicts the least recently used entry at capacity and counts it', async () => {
     const { cache, metric } = makeCache({ maxEntries: 2 });
     for (const id of [1, 2, 3]) {
-      const key = cache.lookup(get(`/api/v1/catalog/products/${id}`), false)?.key ?? '';
-      cache.store(key, {}, Buffer.from(String(id)), 60_000, undefined);
+      const lookup = cache.lookup(get(`/api/v1/catalog/products/${id}`), false)!;
+      cache.store(lookup, {}, Buffer.from(String(id)), 60_000, undefined);
     }
     expect(cache.size).toBe(2);
     expect(cache.lookup(get('/api/v1/catalog/products/1'), false)?.stored).toBeUndefined();
