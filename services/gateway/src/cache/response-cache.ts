@@ -169,7 +169,13 @@ export class ResponseCache {
   }
 
   /** Keeps the upstream's answer to the request `lookup` missed, unless its path was invalidated meanwhile. */
-  store(lookup: Lookup, headers: OutgoingHttpHeaders, body: Buffer, ttlMs: number, upstreamAge: unknown): void {
+  store(
+    lookup: Lookup,
+    headers: OutgoingHttpHeaders,
+    body: Buffer,
+    ttlMs: number,
+    upstreamAge: unknown,
+  ): void {
     const path = pathOf(lookup.key.split(' ', 2)[1] ?? '');
     const lastInvalidation = this.invalidatedAt.get(path) ?? this.forgottenBefore;
     if (lastInvalidation > lookup.sequence) return;
@@ -178,6 +184,10 @@ export class ResponseCache {
       if (value !== undefined && !PER_EXCHANGE.includes(name.toLowerCase())) kept[name.toLowerCase()] = value;
     }
     const initialAgeSeconds = /^\d+$/.test(String(upstreamAge)) ? Number(upstreamAge) : 0;
-    this.cache.set(lookup.key, { headers: kept, body, storedAt: this.now(), initialAgeSeconds }, { ttl: ttlMs });
+    this.cache.set(
+      lookup.key,
+      { headers: kept, body, storedAt: this.now(), initialAgeSeconds },
+      { ttl: ttlMs },
+    );
   }
 }
