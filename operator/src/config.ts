@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { env } from '@obsdemo/telemetry';
 import { z } from 'zod';
+import { parsePodLabels } from './reconcile/network-policy.js';
 
 /** Go-style durations as the chart writes them (`10m`, `30s`, `1h`, `500ms`) → milliseconds. */
 const duration = (fallback: string) =>
@@ -30,6 +31,21 @@ export const OperatorConfigSchema = z.object({
   /** Where the Lease lives; the pod's namespace in a cluster. */
   POD_NAMESPACE: env.string('default'),
   POD_NAME: env.string(hostname()),
+  /**
+   * The operator pods' labels (`name=value,name=value`; the chart sets its selector labels), which each demo's
+   * Prometheus NetworkPolicy admits so TelemetryVerified can query it. Empty outside a pod.
+   */
+  OPERATOR_POD_LABELS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return parsePodLabels(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
   /** The helm binary and charts the operator renders with; the image sets both. */
   HELM_BINARY: env.string('helm'),
   CHARTS_DIR: env.string('/app/charts'),

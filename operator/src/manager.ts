@@ -61,6 +61,7 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     client: new ResourceClient(http),
     renderer,
     servicesValues,
+    operatorLocation: { namespace: config.POD_NAMESPACE, podLabels: config.OPERATOR_POD_LABELS },
     verifyTelemetry: (demo) => telemetry.check(demo),
     recordEvent: (demo: DefaultedObservabilityDemo, type, reason, message) =>
       events.event(demo, type, reason, 'Reconcile', message),

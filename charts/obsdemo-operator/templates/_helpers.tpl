@@ -161,6 +161,7 @@ once (server-side apply of manifests/install.yaml rejects duplicate list keys).
   (dict "name" "LEADER_ELECTION_ID" "value" (include "obsdemo-operator.leaseName" .))
   (dict "name" "POD_NAMESPACE" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.namespace")))
   (dict "name" "POD_NAME" "valueFrom" (dict "fieldRef" (dict "fieldPath" "metadata.name")))
+  (dict "name" "OPERATOR_POD_LABELS" "value" (printf "app.kubernetes.io/name=%s,app.kubernetes.io/instance=%s" (include "obsdemo-operator.name" .) .Release.Name))
   (dict "name" "OTEL_SERVICE_NAME" "value" (include "obsdemo-operator.name" .))
   (dict "name" "OTEL_SERVICE_VERSION" "value" (include "obsdemo-operator.tag" .))
   (dict "name" "OTEL_TRACES_SAMPLER_ARG" "value" (toString .Values.tracing.samplingRatio))

@@ -44,6 +44,147 @@ export interface ObservabilityDemoSpec {
   messaging?: MessagingSpec;
   database?: DatabaseSpec;
   observability?: ObservabilitySpec;
+  /**
+   * NetworkPolicies for every component of the demo: each pod may send and receive only the platform's flows (docs/security.md), plus DNS to the cluster DNS pods (k8s-app=kube-dns in kube-system). They take effect only where the cluster's network plugin enforces NetworkPolicies.
+   *
+   * @default {}
+   */
+  networkPolicy?: {
+    /**
+     * Whether the operator renders the NetworkPolicies. On by default.
+     *
+     * @default true
+     */
+    enabled?: boolean;
+    /**
+     * Who may reach the gateway, the demo's only entry point (NetworkPolicyPeer list). Empty: anyone.
+     *
+     * Items: A client of the gateway: pods, namespaces or an address range.
+     */
+    gatewayFrom?: {
+      /**
+       * Pods selected by label: in this namespace, or in the namespaces namespaceSelector selects. {} selects every pod.
+       */
+      podSelector?: {
+        /**
+         * Labels every selected pod carries, all of them with these values.
+         */
+        matchLabels?: {
+          /**
+           * The label value.
+           */
+          [k: string]: string | undefined;
+        };
+      };
+      /**
+       * Namespaces selected by label; {} selects every namespace.
+       */
+      namespaceSelector?: {
+        /**
+         * Labels every selected namespace carries, all of them with these values.
+         */
+        matchLabels?: {
+          /**
+           * The label value.
+           */
+          [k: string]: string | undefined;
+        };
+      };
+      /**
+       * An address range, e.g. a database outside the cluster.
+       */
+      ipBlock?: {
+        /**
+         * The range, e.g. 10.0.0.0/8.
+         */
+        cidr: string;
+        /**
+         * Ranges inside cidr to leave out.
+         *
+         * Items: A range inside cidr, e.g. 10.1.0.0/16.
+         */
+        except?: string[];
+      };
+    }[];
+    /**
+     * More egress rules for the five services (NetworkPolicyEgressRule list). The operator already allows the CR's own external endpoints on their URL ports: messaging.nats.url, observability.external.otlpEndpoint and the gateway's jwksUrl, and port 5432 for database.postgres mode external (add a rule here for another port).
+     *
+     * Items: An egress rule: traffic to these destinations on these ports is allowed.
+     */
+    extraEgress?: {
+      /**
+       * Destinations (NetworkPolicyPeer list); omitted means any destination on the given ports.
+       *
+       * Items: A destination: pods, namespaces or an address range.
+       */
+      to?: {
+        /**
+         * Pods selected by label: in this namespace, or in the namespaces namespaceSelector selects. {} selects every pod.
+         */
+        podSelector?: {
+          /**
+           * Labels every selected pod carries, all of them with these values.
+           */
+          matchLabels?: {
+            /**
+             * The label value.
+             */
+            [k: string]: string | undefined;
+          };
+        };
+        /**
+         * Namespaces selected by label; {} selects every namespace.
+         */
+        namespaceSelector?: {
+          /**
+           * Labels every selected namespace carries, all of them with these values.
+           */
+          matchLabels?: {
+            /**
+             * The label value.
+             */
+            [k: string]: string | undefined;
+          };
+        };
+        /**
+         * An address range, e.g. a database outside the cluster.
+         */
+        ipBlock?: {
+          /**
+           * The range, e.g. 10.0.0.0/8.
+           */
+          cidr: string;
+          /**
+           * Ranges inside cidr to leave out.
+           *
+           * Items: A range inside cidr, e.g. 10.1.0.0/16.
+           */
+          except?: string[];
+        };
+      }[];
+      /**
+       * Ports; omitted means every port of the destinations.
+       *
+       * Items: A port, or a range of ports with endPort.
+       */
+      ports?: {
+        /**
+         * A port number or the name of a container port.
+         */
+        port?: number | string;
+        /**
+         * With a numeric port: the last port of the range.
+         */
+        endPort?: number;
+        /**
+         * The transport protocol.
+         *
+         * @default "TCP"
+         */
+        protocol?: 'TCP' | 'UDP' | 'SCTP';
+      }[];
+    }[];
+  };
 }
 /**
  * The five application services. Each can be disabled, scaled and given its own image, resources and environment.
@@ -753,6 +894,147 @@ export interface DefaultedObservabilityDemoSpec {
   messaging: DefaultedMessagingSpec;
   database: DefaultedDatabaseSpec;
   observability: DefaultedObservabilitySpec;
+  /**
+   * NetworkPolicies for every component of the demo: each pod may send and receive only the platform's flows (docs/security.md), plus DNS to the cluster DNS pods (k8s-app=kube-dns in kube-system). They take effect only where the cluster's network plugin enforces NetworkPolicies.
+   *
+   * @default {}
+   */
+  networkPolicy: {
+    /**
+     * Whether the operator renders the NetworkPolicies. On by default.
+     *
+     * @default true
+     */
+    enabled: boolean;
+    /**
+     * Who may reach the gateway, the demo's only entry point (NetworkPolicyPeer list). Empty: anyone.
+     *
+     * Items: A client of the gateway: pods, namespaces or an address range.
+     */
+    gatewayFrom?: {
+      /**
+       * Pods selected by label: in this namespace, or in the namespaces namespaceSelector selects. {} selects every pod.
+       */
+      podSelector?: {
+        /**
+         * Labels every selected pod carries, all of them with these values.
+         */
+        matchLabels?: {
+          /**
+           * The label value.
+           */
+          [k: string]: string | undefined;
+        };
+      };
+      /**
+       * Namespaces selected by label; {} selects every namespace.
+       */
+      namespaceSelector?: {
+        /**
+         * Labels every selected namespace carries, all of them with these values.
+         */
+        matchLabels?: {
+          /**
+           * The label value.
+           */
+          [k: string]: string | undefined;
+        };
+      };
+      /**
+       * An address range, e.g. a database outside the cluster.
+       */
+      ipBlock?: {
+        /**
+         * The range, e.g. 10.0.0.0/8.
+         */
+        cidr: string;
+        /**
+         * Ranges inside cidr to leave out.
+         *
+         * Items: A range inside cidr, e.g. 10.1.0.0/16.
+         */
+        except?: string[];
+      };
+    }[];
+    /**
+     * More egress rules for the five services (NetworkPolicyEgressRule list). The operator already allows the CR's own external endpoints on their URL ports: messaging.nats.url, observability.external.otlpEndpoint and the gateway's jwksUrl, and port 5432 for database.postgres mode external (add a rule here for another port).
+     *
+     * Items: An egress rule: traffic to these destinations on these ports is allowed.
+     */
+    extraEgress?: {
+      /**
+       * Destinations (NetworkPolicyPeer list); omitted means any destination on the given ports.
+       *
+       * Items: A destination: pods, namespaces or an address range.
+       */
+      to?: {
+        /**
+         * Pods selected by label: in this namespace, or in the namespaces namespaceSelector selects. {} selects every pod.
+         */
+        podSelector?: {
+          /**
+           * Labels every selected pod carries, all of them with these values.
+           */
+          matchLabels?: {
+            /**
+             * The label value.
+             */
+            [k: string]: string | undefined;
+          };
+        };
+        /**
+         * Namespaces selected by label; {} selects every namespace.
+         */
+        namespaceSelector?: {
+          /**
+           * Labels every selected namespace carries, all of them with these values.
+           */
+          matchLabels?: {
+            /**
+             * The label value.
+             */
+            [k: string]: string | undefined;
+          };
+        };
+        /**
+         * An address range, e.g. a database outside the cluster.
+         */
+        ipBlock?: {
+          /**
+           * The range, e.g. 10.0.0.0/8.
+           */
+          cidr: string;
+          /**
+           * Ranges inside cidr to leave out.
+           *
+           * Items: A range inside cidr, e.g. 10.1.0.0/16.
+           */
+          except?: string[];
+        };
+      }[];
+      /**
+       * Ports; omitted means every port of the destinations.
+       *
+       * Items: A port, or a range of ports with endPort.
+       */
+      ports?: {
+        /**
+         * A port number or the name of a container port.
+         */
+        port?: number | string;
+        /**
+         * With a numeric port: the last port of the range.
+         */
+        endPort?: number;
+        /**
+         * The transport protocol.
+         *
+         * @default "TCP"
+         */
+        protocol: 'TCP' | 'UDP' | 'SCTP';
+      }[];
+    }[];
+  };
 }
 /**
  * The five application services. Each can be disabled, scaled and given its own image, resources and environment.

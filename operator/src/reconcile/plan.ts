@@ -1,4 +1,5 @@
 import type { DefaultedObservabilityDemo } from '../api/index.js';
+import { networkPolicyValues, type OperatorLocation } from './network-policy.js';
 
 /** One chart to render for a demo, with the values the CR implies. */
 export interface ComponentPlan {
@@ -53,14 +54,17 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
 
 /**
  * CR → the charts to render and their values. Pure: the same CR gives the same plan, so the render cache and the
- * no-write resync work. `servicesValues` maps the application services (the demo-services chart).
+ * no-write resync work. `servicesValues` maps the application services (the demo-services chart); `operator` says
+ * where the operator runs, so each demo's Prometheus NetworkPolicy admits it.
  */
 export function planComponents(
   demo: DefaultedObservabilityDemo,
   servicesValues: (demo: DefaultedObservabilityDemo) => Record<string, unknown>,
+  operator: OperatorLocation = { namespace: '', podLabels: {} },
 ): ComponentPlan[] {
   const { spec } = demo;
   const names = componentNames(demo);
+  const networkPolicy = networkPolicyValues(demo, operator);
   const secrets = generatedSecretNames(demo.metadata?.name ?? '');
   const common = (component: string) => ({
     fullnameOverride: names.fullname(component),
@@ -75,6 +79,7 @@ export function planComponents(
       chart: 'nats',
       values: {
         ...common('nats'),
+        networkPolicy: networkPolicy.nats,
         persistence: { enabled: js.storage === 'file', size: String(js.size) },
       },
     });
@@ -85,6 +90,7 @@ export function planComponents(
       chart: 'postgres',
       values: {
         ...common('postgres'),
+        networkPolicy: networkPolicy.postgres,
         auth: { existingSecret: secrets.postgres },
         databases: DATABASE_USERS.map((u) => ({ name: u, user: u })),
         persistence: { enabled: true, size: String(spec.database.postgres.storage) },
@@ -98,6 +104,7 @@ export function planComponents(
       chart: 'prometheus',
       values: {
         ...common('prometheus'),
+        networkPolicy: networkPolicy.prometheus,
         retention: { time: obs.prometheus.retention },
         alerts: { for: obs.prometheus.alertsFor },
       },
@@ -113,6 +120,7 @@ export function planComponents(
       chart: 'tempo',
       values: {
         ...common('tempo'),
+        networkPolicy: networkPolicy.tempo,
         // The chart's schema wants at least one processor even when the generator is off.
         metricsGenerator:
           processors.length > 0
@@ -127,11 +135,16 @@ export function planComponents(
       chart: 'grafana',
       values: {
         ...common('grafana'),
+        networkPolicy: networkPolicy.grafana,
         admin: { existingSecret: secrets.grafana },
         datasources: { prometheus: { url: names.prometheusUrl }, tempo: { url: names.tempoUrl } },
       },
     });
   }
-  plans.push({ component: 'services', chart: 'demo-services', values: servicesValues(demo) });
+  plans.push({
+    component: 'services',
+    chart: 'demo-services',
+    values: { ...servicesValues(demo), networkPolicy: networkPolicy.services },
+  });
   return plans;
 }

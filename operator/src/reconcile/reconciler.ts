@@ -10,6 +10,7 @@ import { isKubeApiError, type KubeClient, type ObjectRef } from '../kube/client.
 import { canonicalJson, type HelmRenderer, type KubeObject } from '../render/helm-template.js';
 import { setConditions, type ObservedCondition } from './conditions.js';
 import { isSubset } from './drift.js';
+import type { OperatorLocation } from './network-policy.js';
 import { componentNames, DATABASE_USERS, generatedSecretNames, planComponents } from './plan.js';
 import type { TelemetryCheck } from './telemetry.js';
 
@@ -22,6 +23,8 @@ export interface ReconcilerDeps {
   renderer: HelmRenderer;
   /** Application services values for the demo-services chart. */
   servicesValues: (demo: DefaultedObservabilityDemo) => Record<string, unknown>;
+  /** Where the operator runs, for the Prometheus NetworkPolicy of each demo; none when omitted. */
+  operatorLocation?: OperatorLocation;
   now?: () => Date;
   /**
    * The TelemetryVerified observation (service-graph edges in Prometheus); without it the condition is not set.
@@ -285,7 +288,7 @@ export class DemoReconciler {
   }
 
   private async render(demo: DefaultedObservabilityDemo): Promise<KubeObject[]> {
-    const plans = planComponents(demo, this.deps.servicesValues);
+    const plans = planComponents(demo, this.deps.servicesValues, this.deps.operatorLocation);
     const { name, namespace } = id(demo);
     const rendered = await Promise.all(
       plans.map(async (plan) => {

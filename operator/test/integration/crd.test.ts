@@ -189,6 +189,7 @@ describe('the samples', () => {
         grafana: { enabled: true },
         external: {},
       },
+      networkPolicy: { enabled: true },
     });
   });
 
@@ -393,6 +394,46 @@ describe('invalid ObservabilityDemos are rejected with a message a person can ac
       'two NATS servers (JetStream clusters need 1, 3 or 5)',
       { messaging: { nats: { replicas: 2 } } },
       'spec.messaging.nats.replicas: Unsupported value: 2',
+    ],
+    [
+      'a gateway client that is both an address range and pods',
+      { networkPolicy: { gatewayFrom: [{ ipBlock: { cidr: '10.0.0.0/8' }, podSelector: {} }] } },
+      'a peer is either an ipBlock or a podSelector and/or namespaceSelector',
+    ],
+    [
+      'an empty gateway client',
+      { networkPolicy: { gatewayFrom: [{}] } },
+      'a peer is either an ipBlock or a podSelector and/or namespaceSelector',
+    ],
+    [
+      'an address range that is not a CIDR',
+      { networkPolicy: { extraEgress: [{ to: [{ ipBlock: { cidr: '10.0.0.300/8' } }] }] } },
+      'ipBlock.cidr must be a CIDR such as 10.0.0.0/8',
+    ],
+    [
+      'an exception that is not a CIDR',
+      { networkPolicy: { gatewayFrom: [{ ipBlock: { cidr: '10.0.0.0/8', except: ['10.1.0.0'] } }] } },
+      'ipBlock.except entries must be CIDRs',
+    ],
+    [
+      'an empty egress rule, which would allow everything',
+      { networkPolicy: { extraEgress: [{}] } },
+      'an egress rule needs to, ports or both',
+    ],
+    [
+      'a port range that starts at a named port',
+      { networkPolicy: { extraEgress: [{ ports: [{ port: 'https', endPort: 8443 }] }] } },
+      'endPort needs a numeric port no greater than it',
+    ],
+    [
+      'a port range that ends before it starts',
+      { networkPolicy: { extraEgress: [{ ports: [{ port: 9000, endPort: 8000 }] }] } },
+      'endPort needs a numeric port no greater than it',
+    ],
+    [
+      'an egress port out of range',
+      { networkPolicy: { extraEgress: [{ ports: [{ port: 70000 }] }] } },
+      'spec.networkPolicy.extraEgress[0].ports[0].port',
     ],
   ];
 

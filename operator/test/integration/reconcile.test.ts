@@ -17,6 +17,16 @@ let ns: string;
 let reconciler: DemoReconciler;
 let renderer: HelmRenderer;
 const events: string[] = [];
+const OPERATOR_LABELS = { 'app.kubernetes.io/name': 'obsdemo-operator', 'app.kubernetes.io/instance': 'ops' };
+
+interface NetworkPolicy extends KubeObject {
+  spec: { policyTypes: string[]; ingress?: { from?: Record<string, unknown>[] }[] };
+}
+const networkPolicies = () =>
+  admin.list<NetworkPolicy>(
+    { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ns },
+    `${INSTANCE_LABEL}=shop`,
+  );
 
 const demoRef = (name: string) => ({ apiVersion: API_VERSION, kind: KIND, namespace: ns, name });
 
@@ -55,6 +65,7 @@ beforeAll(async () => {
     client: asOperator,
     renderer,
     servicesValues,
+    operatorLocation: { namespace: 'obsdemo-system', podLabels: OPERATOR_LABELS },
     recordEvent: (_d, type, reason) => events.push(`${type}/${reason}`),
   });
 }, 120_000);
@@ -101,6 +112,30 @@ describe('DemoReconciler', () => {
     expect(events).toContain('Normal/Ready');
   });
 
+  it('puts every component behind a default-deny NetworkPolicy and lets the operator query Prometheus', async () => {
+    const policies = await networkPolicies();
+    expect(policies.map((p) => p.metadata.name).sort()).toEqual(
+      [
+        'catalog',
+        'gateway',
+        'grafana',
+        'invoices',
+        'loadgen',
+        'nats',
+        'postgres',
+        'processor',
+        'prometheus',
+        'tempo',
+      ].map((c) => `shop-${c}`),
+    );
+    for (const p of policies) expect(p.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+    const prometheus = policies.find((p) => p.metadata.name === 'shop-prometheus');
+    expect(prometheus?.spec.ingress?.flatMap((rule) => rule.from ?? [])).toContainEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'obsdemo-system' } },
+      podSelector: { matchLabels: OPERATOR_LABELS },
+    });
+  });
+
   it('writes nothing when nothing changed', async () => {
     const before = asOperator.writes;
     const result = await reconciler.reconcile(ns, 'shop');
@@ -126,7 +161,12 @@ describe('DemoReconciler', () => {
     await reconciler.reconcile(ns, 'shop');
     expect((await secret())?.data).toEqual(first);
     // A restarted operator knows nothing: its create is answered 409 (it may not read Secrets) and it keeps them.
-    const restarted = new DemoReconciler({ client: asOperator, renderer, servicesValues });
+    const restarted = new DemoReconciler({
+      client: asOperator,
+      renderer,
+      servicesValues,
+      operatorLocation: { namespace: 'obsdemo-system', podLabels: OPERATOR_LABELS },
+    });
     const posts = asOperator.requests.get('POST') ?? 0;
     await restarted.reconcile(ns, 'shop');
     expect((asOperator.requests.get('POST') ?? 0) - posts).toBe(2);
@@ -153,11 +193,12 @@ describe('DemoReconciler', () => {
     ).toBeDefined();
   });
 
-  it('rolls out a spec change and prunes a disabled component', async () => {
+  it('rolls out a spec change and prunes a disabled component and the NetworkPolicies switched off', async () => {
     await admin.apply(
       sample('shop', {
         services: { catalog: { replicas: 2 } },
         observability: { grafana: { enabled: false } },
+        networkPolicy: { enabled: false },
       }),
       'obsdemo-test',
     );
@@ -174,6 +215,7 @@ describe('DemoReconciler', () => {
       await admin.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'shop-grafana' }),
     ).toBeUndefined();
     expect(demo.status?.inventory?.some((r) => r.name.startsWith('shop-grafana'))).toBe(false);
+    expect(await networkPolicies()).toEqual([]);
     expect(events).toContain('Normal/Pruned');
   });
 

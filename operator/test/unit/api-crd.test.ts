@@ -277,6 +277,23 @@ describe('the ObservabilityDemo CRD', () => {
           'requests.memory must not exceed',
         ],
       ]),
+      ...['spec.networkPolicy.gatewayFrom[]', 'spec.networkPolicy.extraEgress[].to[]'].flatMap(
+        (peer): [string, RegExp, string][] => [
+          [peer, /has\(self\.ipBlock\) != \(has\(self\.podSelector\)/, 'not both, not neither'],
+          [`${peer}.ipBlock.cidr`, /^isCIDR\(self\)$/, 'must be a CIDR'],
+          [`${peer}.ipBlock.except[]`, /^isCIDR\(self\)$/, 'must be CIDRs'],
+        ],
+      ),
+      [
+        'spec.networkPolicy.extraEgress[]',
+        /has\(self\.to\) \|\| has\(self\.ports\)/,
+        'an empty rule would allow',
+      ],
+      [
+        'spec.networkPolicy.extraEgress[].ports[]',
+        /endPort.*type\(self\.port\) == int/,
+        'endPort needs a numeric port',
+      ],
       ['', /metadata\.name\.size\(\) <= 40/, 'at most 40 characters'],
     ];
 

@@ -91,10 +91,16 @@ export function schemaLeaves(root: StructuralSchema, under: string): string[] {
 }
 
 /** Leaf paths of a value, in walk()'s notation. */
-export function valueLeaves(value: unknown, path: string): string[] {
-  if (Array.isArray(value)) return value.flatMap((item) => valueLeaves(item, `${path}[]`));
+export function valueLeaves(value: unknown, path: string, schema?: StructuralSchema): string[] {
+  if (Array.isArray(value)) return value.flatMap((item) => valueLeaves(item, `${path}[]`, schema?.items));
   if (value !== null && typeof value === 'object' && Object.keys(value).length > 0) {
-    return Object.entries(value).flatMap(([key, child]) => valueLeaves(child, `${path}.${key}`));
+    // A key of a map (additionalProperties) is data, not a field: its path is `.*`, as walk() names it.
+    const map = typeof schema?.additionalProperties === 'object' ? schema.additionalProperties : undefined;
+    return Object.entries(value).flatMap(([key, child]) => {
+      const field = schema?.properties?.[key];
+      if (field === undefined && map !== undefined) return valueLeaves(child, `${path}.*`, map);
+      return valueLeaves(child, `${path}.${key}`, field);
+    });
   }
   return [path];
 }

@@ -42,6 +42,7 @@ function demo(
         grafana: { enabled: overrides.grafana ?? true },
         external: {},
       },
+      networkPolicy: { enabled: true },
     },
   } as unknown as DefaultedObservabilityDemo;
 }

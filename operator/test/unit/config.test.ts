@@ -1,0 +1,23 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, parseConfig } from '@obsdemo/telemetry';
+import { OperatorConfigSchema } from '../../src/config.js';
+
+describe('OperatorConfigSchema', () => {
+  it('reads the operator pod labels the chart sets, and none outside a pod', () => {
+    const config = parseConfig(OperatorConfigSchema, {
+      OPERATOR_POD_LABELS: 'app.kubernetes.io/name=obsdemo-operator,app.kubernetes.io/instance=ops',
+    });
+    expect(config.OPERATOR_POD_LABELS).toEqual({
+      'app.kubernetes.io/name': 'obsdemo-operator',
+      'app.kubernetes.io/instance': 'ops',
+    });
+    expect(parseConfig(OperatorConfigSchema, {}).OPERATOR_POD_LABELS).toEqual({});
+  });
+
+  it('refuses labels that are not name=value pairs in one line naming the variable and the part', () => {
+    const run = () => parseConfig(OperatorConfigSchema, { OPERATOR_POD_LABELS: 'app=ops,tier' });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(/^config error: OPERATOR_POD_LABELS must be valid: "tier" is not a name=value label/);
+    expect(run).not.toThrow(/\n/);
+  });
+});
