@@ -12,6 +12,10 @@ two of these three are none of the charts' business and are not checked. The tab
 
 Usage: helm template demo charts/observability-demo --namespace ct -f ci/networkpolicy-values.yaml |
        tests/check_networkpolicies.py --namespace ct
+
+The operator's render of a demo (no `helm test` pods) is checked with --no-test-pods, and with
+--operator NAMESPACE:LABELS (e.g. obsdemo-system:app.kubernetes.io/name=obsdemo-operator) the operator's pod joins
+the endpoints and its TelemetryVerified query to Prometheus becomes a documented flow.
 """
 
 import argparse
@@ -139,7 +143,7 @@ def allowed(policies, src, dst, port, protocol):
     return side(src, "Egress", "to", dst) and side(dst, "Ingress", "from", src)
 
 
-def load(text, namespace):
+def load(text, namespace, operator=None):
     endpoints, policies = [], []
     for doc in yaml.safe_load_all(text):
         if not doc:
@@ -169,6 +173,10 @@ def load(text, namespace):
         Endpoint("kube-dns", "kube-system", {"k8s-app": "kube-dns"}, {"dns": (53, "UDP"), "dns-tcp": (53, "TCP")}),
         Endpoint("outside", "", {}, {"https": (443, "TCP"), "https-alt": (6443, "TCP")}, ip="192.0.2.1"),
     ]
+    if operator:
+        op_namespace, _, text_labels = operator.partition(":")
+        labels = dict(part.split("=", 1) for part in text_labels.split(",") if part)
+        endpoints.append(Endpoint("operator", op_namespace, labels, {}))
     return endpoints, policies
 
 
@@ -176,9 +184,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("file", nargs="?", default="-")
     parser.add_argument("--namespace", default="default", help="the namespace helm template rendered for")
+    parser.add_argument("--operator", help="NAMESPACE:name=value,... of the operator's pods (adds its flow)")
+    parser.add_argument("--no-test-pods", action="store_true", help="the render has no `helm test` pods")
     args = parser.parse_args()
     text = sys.stdin.read() if args.file == "-" else open(args.file).read()
-    endpoints, policies = load(text, args.namespace)
+    endpoints, policies = load(text, args.namespace, args.operator)
     if not policies:
         sys.exit("check_networkpolicies: the render has no NetworkPolicy; enable every component's networkPolicy")
 
@@ -191,8 +201,10 @@ def main():
                 if src == "*":
                     expected |= {f"{e.name} -> {dst}:{port}" for e in unrestricted
                                  if e.name != dst and not (e.name in SYNTHETIC and dst in SYNTHETIC)}
-                else:
+                elif not (args.no_test_pods and src.endswith("-test")):
                     expected.add(f"{src} -> {dst}:{port}")
+    if args.operator:
+        expected.add("operator -> prometheus:9090/TCP")
     actual = set()
     for src in endpoints:
         for dst in endpoints:

@@ -1,6 +1,13 @@
 // The reconciler on the real control plane, acting with the RBAC of the operator's chart (impersonating its
 // ServiceAccount, not as admin), rendering the real charts with the real helm.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { dump } from 'js-yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
@@ -17,6 +24,7 @@ let ns: string;
 let reconciler: DemoReconciler;
 let renderer: HelmRenderer;
 const events: string[] = [];
+const root = fileURLToPath(new URL('../../..', import.meta.url));
 const OPERATOR_LABELS = { 'app.kubernetes.io/name': 'obsdemo-operator', 'app.kubernetes.io/instance': 'ops' };
 
 interface NetworkPolicy extends KubeObject {
@@ -134,6 +142,36 @@ describe('DemoReconciler', () => {
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'obsdemo-system' } },
       podSelector: { matchLabels: OPERATOR_LABELS },
     });
+  });
+
+  it("allows exactly the documented flows between the demo's pods, plus the operator's query to Prometheus", async () => {
+    // The applied workloads and policies, evaluated by the same checker that proves the umbrella chart's table
+    // (docs/security.md), with the operator's pod as one more endpoint.
+    // Items of a list carry no apiVersion and kind; the checker needs them.
+    const list = async (apiVersion: string, kind: string) =>
+      (await admin.list<KubeObject>({ apiVersion, kind, namespace: ns }, `${INSTANCE_LABEL}=shop`)).map(
+        (o) => ({ ...o, apiVersion, kind }),
+      );
+    const objects = [
+      ...(await list('apps/v1', 'Deployment')),
+      ...(await list('apps/v1', 'StatefulSet')),
+      ...(await list('networking.k8s.io/v1', 'NetworkPolicy')),
+    ];
+    const file = join(mkdtempSync(join(tmpdir(), 'obsdemo-np-')), 'demo.yaml');
+    writeFileSync(file, objects.map((o) => dump(o)).join('---\n'));
+    const labels = Object.entries(OPERATOR_LABELS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const { stdout } = await promisify(execFile)('python3', [
+      join(root, 'charts/observability-demo/tests/check_networkpolicies.py'),
+      file,
+      '--namespace',
+      ns,
+      '--no-test-pods',
+      '--operator',
+      `obsdemo-system:${labels}`,
+    ]);
+    expect(stdout).toMatch(/^10 NetworkPolicies allow exactly the \d+ documented flows/);
   });
 
   it('writes nothing when nothing changed', async () => {
