@@ -12,7 +12,7 @@ import { setConditions, type ObservedCondition } from './conditions.js';
 import { isSubset } from './drift.js';
 import type { OperatorLocation } from './network-policy.js';
 import { componentNames, DATABASE_USERS, generatedSecretNames, planComponents } from './plan.js';
-import type { TelemetryCheck } from './telemetry.js';
+import type { TelemetryCheck, TelemetryContext } from './telemetry.js';
 
 export const FIELD_MANAGER = 'obsdemo-operator';
 export const INSTANCE_LABEL = 'obsdemo.dev/instance';
@@ -30,7 +30,7 @@ export interface ReconcilerDeps {
    * The TelemetryVerified observation (service-graph edges in Prometheus); without it the condition is not set.
    * It does not gate Ready, which is about workloads.
    */
-  verifyTelemetry?: (demo: DefaultedObservabilityDemo) => Promise<TelemetryCheck>;
+  verifyTelemetry?: (demo: DefaultedObservabilityDemo, context: TelemetryContext) => Promise<TelemetryCheck>;
   /** Kubernetes Events for significant transitions. */
   recordEvent?: (
     demo: DefaultedObservabilityDemo,
@@ -198,7 +198,11 @@ export class DemoReconciler {
         message: 'rendered and applied without errors',
       },
     ];
-    const telemetry = await this.deps.verifyTelemetry?.(demo);
+    const prometheus = components.find((c) => c.name === 'prometheus');
+    const telemetry = await this.deps.verifyTelemetry?.(demo, {
+      prometheusReady:
+        prometheus !== undefined && prometheus.ready >= prometheus.desired && prometheus.desired > 0,
+    });
     if (telemetry) observed.push(telemetry.condition);
     const previousReady = demo.status?.conditions?.find((c) => c.type === 'Ready')?.status;
     const status: ObservabilityDemoStatus = {

@@ -42,9 +42,24 @@ export function missingEdges(expected: readonly Edge[], samples: readonly EdgeSa
   return expected.filter((e) => !seen.has(`${e.client}|${e.server}|${e.connectionType}`));
 }
 
-/** The TelemetryVerified observation for a successful query. */
-export function edgesCondition(expected: readonly Edge[], samples: readonly EdgeSample[]): ObservedCondition {
+/**
+ * The TelemetryVerified observation for a successful query. With loadgen off and no edge seen at all, the reason
+ * is the missing traffic (NoTraffic), not the telemetry pipeline.
+ */
+export function edgesCondition(
+  expected: readonly Edge[],
+  samples: readonly EdgeSample[],
+  traffic: { loadgenEnabled: boolean } = { loadgenEnabled: true },
+): ObservedCondition {
   const missing = missingEdges(expected, samples);
+  if (missing.length > 0 && missing.length === expected.length && !traffic.loadgenEnabled) {
+    return {
+      type: TELEMETRY_CONDITION,
+      status: 'False',
+      reason: 'NoTraffic',
+      message: `no requests on any service-graph edge in the last ${EDGE_WINDOW} and spec.services.loadgen.enabled is false: send requests through the gateway, or enable loadgen`,
+    };
+  }
   if (missing.length > 0) {
     return {
       type: TELEMETRY_CONDITION,
@@ -111,6 +126,12 @@ export interface TelemetryVerifierOptions {
   now?: () => number;
 }
 
+/** What the reconcile knows that the check needs. */
+export interface TelemetryContext {
+  /** Whether the demo's Prometheus StatefulSet has all its pods ready; before that a query can only fail. */
+  prometheusReady: boolean;
+}
+
 export interface TelemetryCheck {
   condition: ObservedCondition;
   /** When to look again (ms from now), while the edges are not all observed. */
@@ -146,9 +167,22 @@ export class TelemetryVerifier {
     this.now = options.now ?? Date.now;
   }
 
-  async check(demo: DefaultedObservabilityDemo): Promise<TelemetryCheck> {
+  async check(
+    demo: DefaultedObservabilityDemo,
+    context: TelemetryContext = { prometheusReady: true },
+  ): Promise<TelemetryCheck> {
     const unverifiable = unverifiableReason(demo);
     if (unverifiable) return { condition: unverifiable };
+    // A query now would fail and count towards the backoff; the StatefulSet's status change requeues the demo.
+    if (!context.prometheusReady)
+      return {
+        condition: {
+          type: TELEMETRY_CONDITION,
+          status: 'Unknown',
+          reason: 'PrometheusNotReady',
+          message: 'waiting for the demo’s Prometheus to become ready before asking it for the service graph',
+        },
+      };
     const key = `${demo.metadata?.namespace ?? ''}/${demo.metadata?.name ?? ''}`;
     const uid = demo.metadata?.uid ?? '';
     const generation = demo.metadata?.generation ?? 0;
@@ -215,7 +249,9 @@ export class TelemetryVerifier {
         throw new Error(body?.error ? `${body.error} (HTTP ${res.status})` : `HTTP ${res.status}`);
       }
       const samples = body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
-      return edgesCondition(expectedEdges(demo), samples);
+      return edgesCondition(expectedEdges(demo), samples, {
+        loadgenEnabled: demo.spec.services.loadgen.enabled,
+      });
     } catch (error) {
       return {
         type: TELEMETRY_CONDITION,

@@ -64,7 +64,7 @@ function reconcilerFor(url: string): DemoReconciler {
     client: env.asOperator,
     renderer: env.renderer,
     servicesValues,
-    verifyTelemetry: (demo) => verifier.check(demo),
+    verifyTelemetry: (demo, context) => verifier.check(demo, context),
   });
 }
 

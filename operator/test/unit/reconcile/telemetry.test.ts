@@ -104,6 +104,20 @@ describe('edge comparison', () => {
     });
   });
 
+  it('says NoTraffic when loadgen is off and no edge had requests, and names the edges otherwise', () => {
+    const expected = expectedEdges(demo({ disabled: ['loadgen'] }));
+    expect(edgesCondition(expected, [], { loadgenEnabled: false })).toMatchObject({
+      status: 'False',
+      reason: 'NoTraffic',
+      message: expect.stringContaining('spec.services.loadgen.enabled is false'),
+    });
+    expect(edgesCondition(expected, [], { loadgenEnabled: true }).reason).toBe('EdgesMissing');
+    // Some traffic (requests sent by hand) but an edge missing is a telemetry finding again.
+    expect(edgesCondition(expected, [sample('gateway', 'catalog')], { loadgenEnabled: false }).reason).toBe(
+      'EdgesMissing',
+    );
+  });
+
   it('tells edges apart by connection type and ignores series without requests', () => {
     const expected = expectedEdges(demo());
     const samples = [
@@ -224,6 +238,20 @@ describe('TelemetryVerifier', () => {
     now += 30_000;
     await verifier.check(demo({ generation: 2 }));
     expect(received).toHaveLength(3);
+  });
+
+  it('does not query a Prometheus that is not ready yet, so the failure backoff does not grow', async () => {
+    received.length = 0;
+    answer = vector(allSamples);
+    const verifier = new TelemetryVerifier({ prometheusUrl: url, minIntervalMs: 30_000 });
+    const waiting = await verifier.check(demo(), { prometheusReady: false });
+    expect(waiting).toEqual({
+      condition: expect.objectContaining({ status: 'Unknown', reason: 'PrometheusNotReady' }),
+    });
+    expect(received).toHaveLength(0);
+    const ready = await verifier.check(demo(), { prometheusReady: true });
+    expect(ready.condition.reason).toBe('EdgesObserved');
+    expect(received).toHaveLength(1);
   });
 
   it('is Unknown with PrometheusUnreachable on an error answer, a refused connection or a timeout', async () => {
