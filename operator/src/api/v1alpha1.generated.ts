@@ -57,7 +57,7 @@ export interface ObservabilityDemoSpec {
      */
     enabled?: boolean;
     /**
-     * Who may reach the gateway, the demo's only entry point (NetworkPolicyPeer list). Empty: anyone.
+     * Who may reach the gateway, the demo's only entry point (NetworkPolicyPeer list). Empty: anyone; otherwise these and the demo's loadgen.
      *
      * Items: A client of the gateway: pods, namespaces or an address range.
      */
@@ -907,7 +907,7 @@ export interface DefaultedObservabilityDemoSpec {
      */
     enabled: boolean;
     /**
-     * Who may reach the gateway, the demo's only entry point (NetworkPolicyPeer list). Empty: anyone.
+     * Who may reach the gateway, the demo's only entry point (NetworkPolicyPeer list). Empty: anyone; otherwise these and the demo's loadgen.
      *
      * Items: A client of the gateway: pods, namespaces or an address range.
      */
