@@ -52,7 +52,7 @@ const NAMES: Readonly<Record<string, string>> = {
   'spec.observability': 'ObservabilitySpec',
   'spec.observability.tracing': 'TracingSpec',
   'spec.observability.prometheus': 'PrometheusSpec',
-  'spec.observability.tempo': 'TempoSpec',
+  'spec.observability.collector': 'CollectorSpec',
   'spec.observability.grafana': 'GrafanaSpec',
   'spec.observability.external': 'ExternalBackendsSpec',
   status: 'ObservabilityDemoStatus',

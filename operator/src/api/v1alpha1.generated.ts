@@ -3,7 +3,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 
 /**
- * An ObservabilityDemo is a complete, observable microservice system: five services, NATS JetStream, Postgres, Prometheus, Tempo and Grafana, reconciled by the obsdemo operator into this namespace.
+ * An ObservabilityDemo is a complete, observable microservice system: five services, NATS JetStream, Postgres, an OpenTelemetry Collector, Prometheus, a trace store (Tempo or Jaeger) and Grafana, reconciled by the obsdemo operator into this namespace.
  */
 export interface ObservabilityDemo {
   /**
@@ -641,7 +641,7 @@ export interface SecretReference {
 export interface ObservabilitySpec {
   tracing?: TracingSpec;
   prometheus?: PrometheusSpec;
-  tempo?: TempoSpec;
+  collector?: CollectorSpec;
   grafana?: GrafanaSpec;
   external?: ExternalBackendsSpec;
 }
@@ -657,9 +657,15 @@ export interface TracingSpec {
    * @default 1
    */
   samplingRatio?: number;
+  /**
+   * Where the demo stores traces: tempo (Grafana Tempo, the official image) or jaeger (Jaeger v2) in the cluster, or none to keep no traces in the cluster (the Collector still derives the service graph and span metrics, and forwards traces to observability.external.otlpEndpoint when it is set). Grafana gets the matching trace data source.
+   *
+   * @default "tempo"
+   */
+  backend?: 'tempo' | 'jaeger' | 'none';
 }
 /**
- * In-cluster Prometheus that scrapes every service and receives Tempo's generated metrics.
+ * In-cluster Prometheus that scrapes every service and receives the metrics the Collector derives from traces.
  *
  * @default {}
  */
@@ -684,32 +690,26 @@ export interface PrometheusSpec {
   alertsFor?: string;
 }
 /**
- * In-cluster Tempo that stores traces and derives metrics from them.
+ * The OpenTelemetry Collector every service sends its traces to. It derives metrics from the traces (remote-written to Prometheus) and forwards the traces to the trace backend.
  *
  * @default {}
  */
-export interface TempoSpec {
+export interface CollectorSpec {
   /**
-   * Whether the operator deploys Tempo and points the services' trace exporters at it.
-   *
-   * @default true
-   */
-  enabled?: boolean;
-  /**
-   * Generate service-graph metrics (the edges of Grafana's service map) from traces. Needs a Prometheus to write to.
+   * Derive service-graph metrics (the edges of Grafana's service map, and what TelemetryVerified checks) from traces. Needs a Prometheus to write to.
    *
    * @default true
    */
   serviceGraphs?: boolean;
   /**
-   * Generate request rate, error and duration metrics per span from traces. Needs a Prometheus to write to.
+   * Derive request rate, error and duration metrics per span from traces. Needs a Prometheus to write to.
    *
    * @default true
    */
   spanMetrics?: boolean;
 }
 /**
- * In-cluster Grafana with Prometheus and Tempo data sources and the demo dashboards provisioned.
+ * In-cluster Grafana with the Prometheus and trace-backend data sources and the demo dashboards provisioned.
  *
  * @default {}
  */
@@ -728,11 +728,11 @@ export interface GrafanaSpec {
  */
 export interface ExternalBackendsSpec {
   /**
-   * OTLP/HTTP endpoint that receives the services' traces instead of the in-cluster Tempo, e.g. https://otlp.example.com:4318.
+   * OTLP/HTTP endpoint to which the demo's Collector also forwards every trace (besides the in-cluster trace backend, if any), e.g. https://otlp.example.com:4318.
    */
   otlpEndpoint?: string;
   /**
-   * Prometheus remote-write URL that also receives the demo's metrics, e.g. https://prometheus.example.com/api/v1/write.
+   * Prometheus remote-write URL that receives the metrics the Collector derives from traces (service graph, span metrics) instead of the in-cluster Prometheus, e.g. https://prometheus.example.com/api/v1/write.
    */
   prometheusRemoteWriteUrl?: string;
 }
@@ -850,7 +850,7 @@ export interface InventoryReference {
   namespace?: string;
 }
 /**
- * An ObservabilityDemo is a complete, observable microservice system: five services, NATS JetStream, Postgres, Prometheus, Tempo and Grafana, reconciled by the obsdemo operator into this namespace.
+ * An ObservabilityDemo is a complete, observable microservice system: five services, NATS JetStream, Postgres, an OpenTelemetry Collector, Prometheus, a trace store (Tempo or Jaeger) and Grafana, reconciled by the obsdemo operator into this namespace.
  *
  * This interface was referenced by `ObservabilityDemo`'s JSON-Schema
  * via the `definition` "defaulted".
@@ -1403,7 +1403,7 @@ export interface DefaultedPostgresSpec {
 export interface DefaultedObservabilitySpec {
   tracing: DefaultedTracingSpec;
   prometheus: DefaultedPrometheusSpec;
-  tempo: DefaultedTempoSpec;
+  collector: DefaultedCollectorSpec;
   grafana: DefaultedGrafanaSpec;
   external: ExternalBackendsSpec;
 }
@@ -1419,9 +1419,15 @@ export interface DefaultedTracingSpec {
    * @default 1
    */
   samplingRatio: number;
+  /**
+   * Where the demo stores traces: tempo (Grafana Tempo, the official image) or jaeger (Jaeger v2) in the cluster, or none to keep no traces in the cluster (the Collector still derives the service graph and span metrics, and forwards traces to observability.external.otlpEndpoint when it is set). Grafana gets the matching trace data source.
+   *
+   * @default "tempo"
+   */
+  backend: 'tempo' | 'jaeger' | 'none';
 }
 /**
- * In-cluster Prometheus that scrapes every service and receives Tempo's generated metrics.
+ * In-cluster Prometheus that scrapes every service and receives the metrics the Collector derives from traces.
  *
  * @default {}
  */
@@ -1446,32 +1452,26 @@ export interface DefaultedPrometheusSpec {
   alertsFor: string;
 }
 /**
- * In-cluster Tempo that stores traces and derives metrics from them.
+ * The OpenTelemetry Collector every service sends its traces to. It derives metrics from the traces (remote-written to Prometheus) and forwards the traces to the trace backend.
  *
  * @default {}
  */
-export interface DefaultedTempoSpec {
+export interface DefaultedCollectorSpec {
   /**
-   * Whether the operator deploys Tempo and points the services' trace exporters at it.
-   *
-   * @default true
-   */
-  enabled: boolean;
-  /**
-   * Generate service-graph metrics (the edges of Grafana's service map) from traces. Needs a Prometheus to write to.
+   * Derive service-graph metrics (the edges of Grafana's service map, and what TelemetryVerified checks) from traces. Needs a Prometheus to write to.
    *
    * @default true
    */
   serviceGraphs: boolean;
   /**
-   * Generate request rate, error and duration metrics per span from traces. Needs a Prometheus to write to.
+   * Derive request rate, error and duration metrics per span from traces. Needs a Prometheus to write to.
    *
    * @default true
    */
   spanMetrics: boolean;
 }
 /**
- * In-cluster Grafana with Prometheus and Tempo data sources and the demo dashboards provisioned.
+ * In-cluster Grafana with the Prometheus and trace-backend data sources and the demo dashboards provisioned.
  *
  * @default {}
  */

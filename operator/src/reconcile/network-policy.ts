@@ -1,4 +1,5 @@
 import type { DefaultedObservabilityDemo } from '../api/index.js';
+import type { PlannedComponent } from './plan.js';
 
 /** A NetworkPolicyPeer, as the charts take it. */
 export type NetworkPolicyPeer = Record<string, unknown>;
@@ -45,8 +46,6 @@ export function externalServiceEgress(demo: DefaultedObservabilityDemo): EgressR
     for (const url of (spec.messaging.nats.url ?? '').split(',')) ports.push(urlPort(url.trim()));
   }
   if (spec.database.postgres.mode === 'external') ports.push(EXTERNAL_POSTGRES_PORT);
-  const otlp = spec.observability.external.otlpEndpoint;
-  if (otlp) ports.push(urlPort(otlp));
   const { auth } = spec.services.gateway;
   if (spec.services.gateway.enabled && auth.mode === 'jwt' && auth.jwt?.jwksUrl)
     ports.push(urlPort(auth.jwt.jwksUrl));
@@ -79,7 +78,7 @@ export function parsePodLabels(text: string): Record<string, string> {
 export function networkPolicyValues(
   demo: DefaultedObservabilityDemo,
   operator: OperatorLocation,
-): Record<'nats' | 'postgres' | 'prometheus' | 'tempo' | 'grafana' | 'services', Record<string, unknown>> {
+): Record<PlannedComponent, Record<string, unknown>> {
   const np = demo.spec.networkPolicy;
   const enabled = { enabled: np.enabled };
   const operatorPeers: NetworkPolicyPeer[] =
@@ -91,13 +90,21 @@ export function networkPolicyValues(
             podSelector: { matchLabels: operator.podLabels },
           },
         ];
-  const remoteWrite = demo.spec.observability.external.prometheusRemoteWriteUrl;
+  const { prometheusRemoteWriteUrl: remoteWrite, otlpEndpoint: otlp } = demo.spec.observability.external;
   return {
     nats: enabled,
     postgres: enabled,
     prometheus: { ...enabled, operatorPeers },
-    // The metrics-generator's remote write to an external Prometheus; the in-cluster one is the chart's default.
-    tempo: { ...enabled, extraEgress: remoteWrite ? anyAddressOn([urlPort(remoteWrite)]) : [] },
+    // The Collector's remote write and trace export to external backends; the in-cluster ones are chart defaults.
+    collector: {
+      ...enabled,
+      extraEgress: anyAddressOn([
+        remoteWrite ? urlPort(remoteWrite) : undefined,
+        otlp ? urlPort(otlp) : undefined,
+      ]),
+    },
+    tempo: enabled,
+    jaeger: enabled,
     grafana: enabled,
     services: {
       ...enabled,

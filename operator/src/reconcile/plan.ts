@@ -1,9 +1,26 @@
 import type { DefaultedObservabilityDemo } from '../api/index.js';
 import { networkPolicyValues, type OperatorLocation } from './network-policy.js';
 
+/** The parts of a demo, each rendered from one chart. */
+export type PlannedComponent =
+  | 'nats'
+  | 'postgres'
+  | 'prometheus'
+  | 'collector'
+  | 'tempo'
+  | 'jaeger'
+  | 'grafana'
+  | 'services';
+
+/** Ports of the trace pipeline's Services (the charts' defaults, which the plan keeps). */
+export const OTLP_GRPC_PORT = 4317;
+export const OTLP_HTTP_PORT = 4318;
+export const TEMPO_HTTP_PORT = 3200;
+export const JAEGER_QUERY_PORT = 16686;
+
 /** One chart to render for a demo, with the values the CR implies. */
 export interface ComponentPlan {
-  component: 'nats' | 'postgres' | 'prometheus' | 'tempo' | 'grafana' | 'services';
+  component: PlannedComponent;
   chart: string;
   values: Record<string, unknown>;
 }
@@ -33,8 +50,23 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
         : `nats://${svc('nats')}:4222`,
     postgresHost: svc('postgres'),
     prometheusUrl: `http://${svc('prometheus')}:${PROMETHEUS_PORT}`,
-    tempoUrl: `http://${svc('tempo')}:3200`,
-    otlpEndpoint: external.otlpEndpoint ? external.otlpEndpoint : `http://${svc('tempo')}:4318`,
+    /** Where every service sends OTLP: the demo's Collector, which forwards traces to the backends. */
+    otlpEndpoint: `http://${svc('otel-collector')}:${OTLP_HTTP_PORT}`,
+    /** The trace backend's query API, for Grafana (undefined for backend none). */
+    traceQueryUrl: traceQueryUrl(demo.spec.observability.tracing.backend, svc),
+    /** Where the Collector sends traces: the in-cluster backend's OTLP/gRPC receiver and the external endpoint. */
+    traceExports: [
+      ...(demo.spec.observability.tracing.backend === 'none'
+        ? []
+        : [
+            {
+              name: demo.spec.observability.tracing.backend,
+              endpoint: `${svc(demo.spec.observability.tracing.backend)}:${OTLP_GRPC_PORT}`,
+              protocol: 'grpc',
+            },
+          ]),
+      ...(external.otlpEndpoint ? [{ name: 'external', endpoint: external.otlpEndpoint, protocol: 'http' }] : []),
+    ],
     remoteWriteUrl: external.prometheusRemoteWriteUrl
       ? external.prometheusRemoteWriteUrl
       : `http://${svc('prometheus')}:${PROMETHEUS_PORT}/api/v1/write`,
@@ -46,10 +78,17 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
       add('gateway', 8080);
       add('grafana', 3000);
       add('prometheus', PROMETHEUS_PORT);
-      add('tempo', 3200);
+      add('tempo', TEMPO_HTTP_PORT);
+      add('jaeger', JAEGER_QUERY_PORT);
       return out;
     },
   };
+}
+
+function traceQueryUrl(backend: string, svc: (component: string) => string): string | undefined {
+  if (backend === 'tempo') return `http://${svc('tempo')}:${TEMPO_HTTP_PORT}`;
+  if (backend === 'jaeger') return `http://${svc('jaeger')}:${JAEGER_QUERY_PORT}`;
+  return undefined;
 }
 
 /**
@@ -110,23 +149,26 @@ export function planComponents(
       },
     });
   }
-  if (obs.tempo.enabled) {
-    const processors = [
-      ...(obs.tempo.serviceGraphs ? ['service-graphs'] : []),
-      ...(obs.tempo.spanMetrics ? ['span-metrics'] : []),
-    ];
-    plans.push({
-      component: 'tempo',
-      chart: 'tempo',
-      values: {
-        ...common('tempo'),
-        networkPolicy: networkPolicy.tempo,
-        // The chart's schema wants at least one processor even when the generator is off.
-        metricsGenerator:
-          processors.length > 0
-            ? { enabled: true, processors, remoteWriteUrl: names.remoteWriteUrl }
-            : { enabled: false },
+  plans.push({
+    component: 'collector',
+    chart: 'otel-collector',
+    values: {
+      ...common('otel-collector'),
+      networkPolicy: networkPolicy.collector,
+      serviceGraphs: { enabled: obs.collector.serviceGraphs },
+      spanMetrics: { enabled: obs.collector.spanMetrics },
+      remoteWrite: {
+        url: obs.collector.serviceGraphs || obs.collector.spanMetrics ? names.remoteWriteUrl : '',
       },
+      traces: { backends: names.traceExports },
+    },
+  });
+  if (obs.tracing.backend === 'tempo' || obs.tracing.backend === 'jaeger') {
+    const backend = obs.tracing.backend;
+    plans.push({
+      component: backend,
+      chart: backend,
+      values: { ...common(backend), networkPolicy: networkPolicy[backend] },
     });
   }
   if (obs.grafana.enabled) {
@@ -137,7 +179,13 @@ export function planComponents(
         ...common('grafana'),
         networkPolicy: networkPolicy.grafana,
         admin: { existingSecret: secrets.grafana },
-        datasources: { prometheus: { url: names.prometheusUrl }, tempo: { url: names.tempoUrl } },
+        datasources: {
+          prometheus: { url: names.prometheusUrl },
+          traces:
+            names.traceQueryUrl === undefined
+              ? { enabled: false }
+              : { enabled: true, type: obs.tracing.backend, url: names.traceQueryUrl },
+        },
       },
     });
   }

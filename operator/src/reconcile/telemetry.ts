@@ -81,8 +81,8 @@ export function edgesCondition(
 
 /**
  * Why the demo's own Prometheus cannot show its service graph, or undefined when it can: without Prometheus there
- * is nothing to ask, and without Tempo's service-graph processor (or with traces or metrics sent elsewhere) the
- * series never reach it.
+ * is nothing to ask, and without the Collector's service-graph connector (or with its metrics remote-written
+ * elsewhere) the series never reach it. Traces also forwarded to an external OTLP endpoint change nothing here.
  */
 export function unverifiableReason(demo: DefaultedObservabilityDemo): ObservedCondition | undefined {
   const obs = demo.spec.observability;
@@ -97,15 +97,15 @@ export function unverifiableReason(demo: DefaultedObservabilityDemo): ObservedCo
       'PrometheusDisabled',
       'telemetry cannot be verified without Prometheus: spec.observability.prometheus.enabled is false',
     );
-  if (!obs.tempo.enabled || !obs.tempo.serviceGraphs)
+  if (!obs.collector.serviceGraphs)
     return unknown(
       'ServiceGraphsDisabled',
-      'telemetry cannot be verified without Tempo service graphs: spec.observability.tempo.enabled and serviceGraphs must be true',
+      'telemetry cannot be verified without the Collector’s service graphs: spec.observability.collector.serviceGraphs is false',
     );
-  if (obs.external.otlpEndpoint || obs.external.prometheusRemoteWriteUrl)
+  if (obs.external.prometheusRemoteWriteUrl)
     return unknown(
       'ExternalBackends',
-      'telemetry goes to external backends (spec.observability.external): the demo’s Prometheus does not receive the service graph',
+      'the Collector remote-writes its metrics to spec.observability.external.prometheusRemoteWriteUrl: the demo’s Prometheus does not receive the service graph',
     );
   return undefined;
 }

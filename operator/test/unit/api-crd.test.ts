@@ -102,7 +102,7 @@ describe('the ObservabilityDemo CRD', () => {
       'spec.observability',
       'spec.observability.tracing',
       'spec.observability.prometheus',
-      'spec.observability.tempo',
+      'spec.observability.collector',
       'spec.observability.grafana',
       'spec.observability.external',
     ];
@@ -140,11 +140,11 @@ describe('the ObservabilityDemo CRD', () => {
       'spec.database.postgres.storage': '1Gi',
       'spec.database.postgres.retainOnDelete': false,
       'spec.observability.tracing.samplingRatio': 1,
+      'spec.observability.tracing.backend': 'tempo',
       'spec.observability.prometheus.enabled': true,
       'spec.observability.prometheus.retention': '6h',
-      'spec.observability.tempo.enabled': true,
-      'spec.observability.tempo.serviceGraphs': true,
-      'spec.observability.tempo.spanMetrics': true,
+      'spec.observability.collector.serviceGraphs': true,
+      'spec.observability.collector.spanMetrics': true,
       'spec.observability.grafana.enabled': true,
     };
     const actual = Object.fromEntries(Object.keys(expected).map((p) => [p, at(root, p).default]));

@@ -13,6 +13,7 @@ describe('manifests/samples', () => {
       'external-backends.yaml',
       'fault-scenario.yaml',
       'full.yaml',
+      'jaeger.yaml',
       'minimal.yaml',
     ]);
   });

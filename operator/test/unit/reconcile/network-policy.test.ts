@@ -71,7 +71,8 @@ describe('networkPolicyValues', () => {
         },
       ],
     });
-    expect(v.tempo).toEqual({ enabled: true, extraEgress: [] });
+    expect(v.collector).toEqual({ enabled: true, extraEgress: [] });
+    for (const component of ['tempo', 'jaeger'] as const) expect(v[component]).toEqual({ enabled: true });
     expect(v.services).toEqual({ enabled: true, ingressFrom: [], extraEgress: [] });
   });
 
@@ -87,7 +88,8 @@ describe('networkPolicyValues', () => {
       }),
       operator,
     );
-    expect(Object.values(v).map((c) => c['enabled'])).toEqual([false, false, false, false, false, false]);
+    expect(Object.values(v).map((c) => c['enabled'])).toEqual(Object.values(v).map(() => false));
+    expect(Object.keys(v)).toHaveLength(8);
   });
 
   it("opens the ports of the external endpoints, then the user's rules, and passes gatewayFrom", () => {
@@ -112,7 +114,7 @@ describe('networkPolicyValues', () => {
     });
     expect(externalServiceEgress(d)).toEqual([
       {
-        ports: [4222, 4223, 443, 5432, 8443].sort((a, b) => a - b).map((port) => ({ port, protocol: 'TCP' })),
+        ports: [4222, 4223, 5432, 8443].sort((a, b) => a - b).map((port) => ({ port, protocol: 'TCP' })),
       },
     ]);
     const v = networkPolicyValues(d, operator);
@@ -121,7 +123,11 @@ describe('networkPolicyValues', () => {
       ingressFrom: gatewayFrom,
       extraEgress: [...externalServiceEgress(d), ...extraEgress],
     });
-    expect(v.tempo).toEqual({ enabled: true, extraEgress: [{ ports: [{ port: 9091, protocol: 'TCP' }] }] });
+    // The Collector, not the services, talks to the external telemetry backends.
+    expect(v.collector).toEqual({
+      enabled: true,
+      extraEgress: [{ ports: [443, 9091].map((port) => ({ port, protocol: 'TCP' })) }],
+    });
   });
 
   it('does not open the JWKS port when the gateway is disabled', () => {

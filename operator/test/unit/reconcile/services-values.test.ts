@@ -11,7 +11,13 @@ const service = (extra: Record<string, unknown> = {}) => ({
 });
 
 function demo(
-  overrides: { postgres?: Record<string, unknown>; faults?: unknown[]; grafana?: boolean } = {},
+  overrides: {
+    postgres?: Record<string, unknown>;
+    faults?: unknown[];
+    grafana?: boolean;
+    backend?: 'tempo' | 'jaeger' | 'none';
+    external?: Record<string, string>;
+  } = {},
 ): DefaultedObservabilityDemo {
   return {
     apiVersion: 'obsdemo.dev/v1alpha1',
@@ -36,11 +42,11 @@ function demo(
         postgres: { mode: 'managed', storage: '1Gi', retainOnDelete: false, ...overrides.postgres },
       },
       observability: {
-        tracing: { samplingRatio: 0.5 },
+        tracing: { samplingRatio: 0.5, backend: overrides.backend ?? 'tempo' },
         prometheus: { enabled: true, retention: '6h', alertsFor: '5m' },
-        tempo: { enabled: true, serviceGraphs: true, spanMetrics: true },
+        collector: { serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: overrides.grafana ?? true },
-        external: {},
+        external: overrides.external ?? {},
       },
       networkPolicy: { enabled: true },
     },
@@ -73,7 +79,11 @@ describe('servicesValues', () => {
       LOADGEN_RPS: '5',
       LOADGEN_MIX: 'browse=60,order=20,analytics=15,enrich=5,batch=0',
     });
-    expect(v.tracing).toEqual({ enabled: true, otlpEndpoint: 'http://shop-tempo:4318', samplingRatio: 0.5 });
+    expect(v.tracing).toEqual({
+      enabled: true,
+      otlpEndpoint: 'http://shop-otel-collector:4318',
+      samplingRatio: 0.5,
+    });
     expect(v.postgres).toEqual({ host: 'shop-postgres', secretName: 'shop-postgres-auth' });
   });
 
@@ -98,7 +108,7 @@ describe('planComponents', () => {
       demo({ postgres: { mode: 'external', secretRef: { name: 'my-db' } }, grafana: false }),
       servicesValues,
     );
-    expect(plans.map((p) => p.component)).toEqual(['nats', 'prometheus', 'tempo', 'services']);
+    expect(plans.map((p) => p.component)).toEqual(['nats', 'prometheus', 'collector', 'tempo', 'services']);
     const managed = planComponents(demo(), servicesValues);
     const grafana = managed.find((p) => p.component === 'grafana');
     expect(grafana?.values).toMatchObject({
@@ -106,26 +116,68 @@ describe('planComponents', () => {
       admin: { existingSecret: 'shop-grafana-admin' },
       datasources: {
         prometheus: { url: 'http://shop-prometheus:9090' },
-        tempo: { url: 'http://shop-tempo:3200' },
+        traces: { enabled: true, type: 'tempo', url: 'http://shop-tempo:3200' },
       },
     });
     expect(managed.find((p) => p.component === 'prometheus')?.values).toMatchObject({
       retention: { time: '6h' },
       alerts: { for: '5m' },
     });
+    expect(managed.find((p) => p.component === 'collector')?.values).toMatchObject({
+      fullnameOverride: 'shop-otel-collector',
+      serviceGraphs: { enabled: true },
+      spanMetrics: { enabled: true },
+      remoteWrite: { url: 'http://shop-prometheus:9090/api/v1/write' },
+      traces: { backends: [{ name: 'tempo', endpoint: 'shop-tempo:4317', protocol: 'grpc' }] },
+    });
     expect(managed.find((p) => p.component === 'tempo')?.values).toMatchObject({
-      metricsGenerator: {
-        processors: ['service-graphs', 'span-metrics'],
-        remoteWriteUrl: 'http://shop-prometheus:9090/api/v1/write',
-      },
+      fullnameOverride: 'shop-tempo',
     });
   });
 
-  it("turns Tempo's metrics-generator off without an empty processor list, which the chart refuses", () => {
+  it('stores traces in Jaeger when the CR says so, with the matching Grafana data source', () => {
+    const plans = planComponents(demo({ backend: 'jaeger' }), servicesValues);
+    expect(plans.map((p) => p.component)).toEqual([
+      'nats',
+      'postgres',
+      'prometheus',
+      'collector',
+      'jaeger',
+      'grafana',
+      'services',
+    ]);
+    expect(plans.find((p) => p.component === 'collector')?.values.traces).toEqual({
+      backends: [{ name: 'jaeger', endpoint: 'shop-jaeger:4317', protocol: 'grpc' }],
+    });
+    expect(plans.find((p) => p.component === 'grafana')?.values.datasources).toMatchObject({
+      traces: { enabled: true, type: 'jaeger', url: 'http://shop-jaeger:16686' },
+    });
+  });
+
+  it('with backend none keeps no trace store: the Collector forwards traces only to the external endpoint', () => {
+    const plans = planComponents(
+      demo({ backend: 'none', external: { otlpEndpoint: 'https://otlp.example.com:4318' } }),
+      servicesValues,
+    );
+    expect(plans.map((p) => p.component)).not.toContain('tempo');
+    expect(plans.map((p) => p.component)).not.toContain('jaeger');
+    expect(plans.find((p) => p.component === 'collector')?.values.traces).toEqual({
+      backends: [{ name: 'external', endpoint: 'https://otlp.example.com:4318', protocol: 'http' }],
+    });
+    expect(plans.find((p) => p.component === 'grafana')?.values.datasources).toMatchObject({
+      traces: { enabled: false },
+    });
+  });
+
+  it('writes no metrics from the Collector when both service graphs and span metrics are off', () => {
     const d = demo();
-    d.spec.observability.tempo.serviceGraphs = false;
-    d.spec.observability.tempo.spanMetrics = false;
-    const tempo = planComponents(d, servicesValues).find((p) => p.component === 'tempo');
-    expect(tempo?.values.metricsGenerator).toEqual({ enabled: false });
+    d.spec.observability.collector.serviceGraphs = false;
+    d.spec.observability.collector.spanMetrics = false;
+    const collector = planComponents(d, servicesValues).find((p) => p.component === 'collector');
+    expect(collector?.values).toMatchObject({
+      serviceGraphs: { enabled: false },
+      spanMetrics: { enabled: false },
+      remoteWrite: { url: '' },
+    });
   });
 });

@@ -40,7 +40,8 @@ function demo(
       database: { postgres: { mode: 'managed' } },
       observability: {
         prometheus: { enabled: true, retention: '6h' },
-        tempo: { enabled: true, serviceGraphs: true, spanMetrics: true },
+        tracing: { samplingRatio: 1, backend: 'tempo' },
+        collector: { serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: true },
         external: {},
         ...opts.observability,
@@ -150,16 +151,20 @@ describe('unverifiableReason', () => {
     });
   });
 
-  it('is Unknown without Tempo service graphs or with external backends', () => {
+  it('is Unknown without the Collector’s service graphs or with metrics written elsewhere', () => {
     expect(
-      unverifiableReason(
-        demo({ observability: { tempo: { enabled: true, serviceGraphs: false, spanMetrics: true } } }),
-      )?.reason,
+      unverifiableReason(demo({ observability: { collector: { serviceGraphs: false, spanMetrics: true } } }))
+        ?.reason,
     ).toBe('ServiceGraphsDisabled');
     expect(
-      unverifiableReason(demo({ observability: { external: { otlpEndpoint: 'http://collector:4318' } } }))
-        ?.reason,
+      unverifiableReason(
+        demo({ observability: { external: { prometheusRemoteWriteUrl: 'http://prom:9090/api/v1/write' } } }),
+      )?.reason,
     ).toBe('ExternalBackends');
+    // Traces also forwarded elsewhere still feed the demo's own service graph.
+    expect(
+      unverifiableReason(demo({ observability: { external: { otlpEndpoint: 'http://collector:4318' } } })),
+    ).toBeUndefined();
     expect(unverifiableReason(demo())).toBeUndefined();
   });
 
