@@ -14,7 +14,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 NPM := npm
 
 # Tools built from Go modules under hack/tools/ (see docs/development.md).
-TOOLS := kubernetes etcd kwok helm helm-unittest chart-testing tempo tilt
+TOOLS := kubernetes etcd kwok helm helm-unittest chart-testing otelcol tilt
 
 # Images: the names the charts (demo-services, obsdemo-operator) default to.
 IMAGE_REGISTRY ?= ghcr.io/obsdemo

@@ -128,7 +128,7 @@ async function demo(): Promise<void> {
   }
   current.demo = instance;
   const { prometheus } = instance;
-  console.log(`[${elapsed()}] waiting until traffic flows and Tempo draws the service graph`);
+  console.log(`[${elapsed()}] waiting until traffic flows and the Collector draws the service graph`);
   try {
     await eventually(
       'gateway traffic and service-graph edges in Prometheus',
@@ -149,7 +149,7 @@ async function demo(): Promise<void> {
 The demo is running (${elapsed()}):
   gateway      ${gateway?.url ?? '(not enabled)'}   e.g. curl ${gateway?.url ?? ''}/api/v1/catalog/products
   Prometheus   ${prometheus.url}   (service graph: traces_service_graph_request_total)
-  Tempo        ${instance.tempo.apiUrl}   (GET /api/search, /api/traces/<trace id>)
+  traces       ${tracesLine(instance)}
   cluster      export KUBECONFIG=${instance.kubeconfig}; kubectl get od -n ${instance.namespace}
   logs         ${join(demoDir, 'logs')} (services, operator) and ${join(demoDir, 'cluster', 'logs')} (control plane)
 Grafana has no local build on this machine; its dashboards read this Prometheus (see docs/quickstart.md).
@@ -170,6 +170,13 @@ Ctrl-C or \`make demo-down\` stops everything.
     }
     await new Promise((resolve) => setTimeout(resolve, SUMMARY_EVERY_MS));
   }
+}
+
+/** Where to look for traces: Jaeger's API (its UI assets are not part of its Go module, so a local build has none). */
+function tracesLine(instance: EmbeddedDemo): string {
+  if (instance.jaeger === undefined) return '(no trace store: spec.observability.tracing.backend is none)';
+  const api = instance.jaeger.queryUrl;
+  return `Jaeger ${api}/api/v3/traces/<trace id>, ${api}/api/v3/services (the UI needs the official jaegertracing/jaeger image; a local build serves a placeholder page)`;
 }
 
 async function demoDown(): Promise<void> {

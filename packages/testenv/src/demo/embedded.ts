@@ -22,10 +22,12 @@ import { startServiceProcess, type ServiceProcess } from '../dataplane/service-p
 import { eventually } from '../jest/context.js';
 import type { RenderedChart } from '../observability/chart-config.js';
 import { startPrometheus, type PrometheusServer, type ScrapeTarget } from '../observability/prometheus.js';
-import { startTempo, type TempoServer } from '../observability/tempo.js';
+import { COLLECTOR_PORTS, startCollector, type CollectorServer } from '../observability/otel-collector.js';
+import { startJaeger, type JaegerServer } from '../observability/jaeger.js';
 import { ManagedProcess, waitUntilReady } from '../process/managed-process.js';
 import { freePort, freePorts } from '../process/ports.js';
 import {
+  localAddress,
   localEnv,
   scrapeEndpoint,
   type ContainerSpec,
@@ -46,7 +48,11 @@ const PLURAL = 'observabilitydemos';
 const NAME_LABEL = 'app.kubernetes.io/name';
 
 export interface EmbeddedDemoOptions {
-  /** The ObservabilityDemo to apply; manifests/samples/minimal.yaml by default. */
+  /**
+   * The ObservabilityDemo to apply; manifests/samples/jaeger.yaml by default. Its trace backend must be jaeger (or
+   * none): Tempo has no local build (its module is AGPL, which this project does not build), so only Jaeger v2 can
+   * run here as a process.
+   */
   sample?: string;
   /** Namespace of the demo (created with PodSecurity restricted); "demo" by default. */
   namespace?: string;
@@ -70,7 +76,10 @@ export interface EmbeddedDemo {
   readonly postgres: PostgresServer;
   readonly nats: NatsServer;
   readonly prometheus: PrometheusServer;
-  readonly tempo: TempoServer;
+  /** The OpenTelemetry Collector every service sends OTLP to. */
+  readonly collector: CollectorServer;
+  /** The trace store, when the CR's backend is jaeger. */
+  readonly jaeger: JaegerServer | undefined;
   /** The services that the CR enables, as local processes (the current ones, after syncServices). */
   readonly services: ReadonlyMap<DemoService, ServiceProcess>;
   /**
@@ -153,8 +162,8 @@ async function conditions(
  * The whole demo on this machine without Docker: the local control plane with the operator reconciling the sample
  * ObservabilityDemo, and the data plane that the operator rendered there, run as local processes configured from
  * the objects it applied (see translate.ts): Postgres (with the chart's init script and generated credentials),
- * NATS, Prometheus and Tempo (with the charts' configuration) and the five services. Grafana has no local build
- * here; its dashboards read the same Prometheus.
+ * NATS, Prometheus, the OpenTelemetry Collector and Jaeger (with the charts' configuration) and the five services.
+ * Grafana and Tempo have no local build here; the dashboards read the same Prometheus.
  */
 export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<EmbeddedDemo> {
   // Every progress line marks a step boundary: the place to honour an abort.
@@ -163,7 +172,7 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
     options.log?.(line);
   };
   const namespace = options.namespace ?? 'demo';
-  const sample = options.sample ?? join(repoRoot, 'manifests', 'samples', 'minimal.yaml');
+  const sample = options.sample ?? join(repoRoot, 'manifests', 'samples', 'jaeger.yaml');
   const name = nameOfSample(sample);
   const logs = join(options.dir, 'logs');
   mkdirSync(logs, { recursive: true });
@@ -202,7 +211,7 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
     // The operator learns Prometheus's address before Prometheus exists: its configuration comes from the objects
     // the operator applies.
     const prometheusPort = await freePort();
-    const tempoOtlpHttpPort = await freePort();
+    const collectorOtlpHttpPort = await freePort();
     const prometheusUrl = `http://127.0.0.1:${prometheusPort}`;
     const [operatorPort] = (await freePorts(1)) as [number];
     const operatorLog = join(logs, 'operator.log');
@@ -223,9 +232,9 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
         OPERATOR_PORT: String(operatorPort),
         // Cluster DNS does not resolve here: the operator checks telemetry against the local Prometheus.
         TELEMETRY_PROMETHEUS_URL: prometheusUrl,
-        // Its reconcile traces go to the demo's Tempo (the operator dashboard shows them), once Tempo is up.
+        // Its reconcile traces go to the demo's Collector (the operator dashboard shows them), once it is up.
         OTEL_SERVICE_NAME: 'obsdemo-operator',
-        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${tempoOtlpHttpPort}`,
+        OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${collectorOtlpHttpPort}`,
       },
     });
     stack.push(async () => {
@@ -319,32 +328,46 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
       labels: { namespace, pod: 'obsdemo-operator-local' },
     });
 
-    // Tempo first: its remote-write target is known already, and Prometheus scrapes Tempo too.
-    log('starting Tempo (metrics-generator: service graphs and span metrics into Prometheus)');
-    const tempo = await startTempo({
-      prometheusRemoteWriteUrl: `${prometheusUrl}/api/v1/write`,
-      rendered: chartObjects('tempo'),
-      otlpHttpPort: tempoOtlpHttpPort,
-    });
-    stack.push(() => tempo.stop());
-    const tempoPorts = new Map<number, number>([
-      [3200, Number(new URL(tempo.apiUrl).port)],
-      [4317, Number(tempo.otlpGrpcAddress.split(':')[1])],
-      [4318, Number(new URL(tempo.otlpHttpUrl).port)],
-    ]);
-    const tempoWorkload = workloadOf('tempo');
-    const tempoScrape =
-      tempoWorkload === undefined
-        ? undefined
-        : scrapeEndpoint(tempoWorkload.template.metadata?.annotations, tempoPorts);
-    if (tempoWorkload !== undefined && tempoScrape !== undefined) {
+    // The trace store first, then the Collector that exports to it and remote-writes to Prometheus (whose port is
+    // known already); Prometheus scrapes both.
+    const scrapeOf = (app: string, ports: ReadonlyMap<number, number>) => {
+      const workload = workloadOf(app);
+      const endpoint =
+        workload === undefined ? undefined : scrapeEndpoint(workload.template.metadata?.annotations, ports);
+      if (workload === undefined || endpoint === undefined) return;
       scrapeTargets.push({
-        job: 'tempo',
-        address: `127.0.0.1:${tempoScrape.port}`,
-        metricsPath: tempoScrape.path,
-        labels: { namespace, pod: podNameOf(tempoWorkload), instance_name: name },
+        job: app,
+        address: `127.0.0.1:${endpoint.port}`,
+        metricsPath: endpoint.path,
+        labels: { namespace, pod: podNameOf(workload), instance_name: name },
       });
+    };
+    if (workloadOf('tempo') !== undefined)
+      throw new Error(
+        'embedded demo: the CR stores traces in Tempo, which has no local build here (its module is AGPL); ' +
+          'set spec.observability.tracing.backend to jaeger, as manifests/samples/jaeger.yaml does',
+      );
+    let jaeger: JaegerServer | undefined;
+    if (workloadOf('jaeger') !== undefined) {
+      log('starting Jaeger v2 (trace store and query API)');
+      jaeger = await startJaeger({ rendered: chartObjects('jaeger') });
+      stack.push(async () => jaeger?.stop());
+      scrapeOf('jaeger', jaeger.ports);
     }
+    const jaegerPorts = jaeger?.ports;
+    const pipelineAddresses = serviceAddresses(serviceList.items, workloads, (app, containerPort) => {
+      if (app === 'jaeger') return jaegerPorts?.get(containerPort);
+      if (app === 'prometheus') return prometheusPort;
+      return undefined;
+    });
+    log('starting the OpenTelemetry Collector (service graph and span metrics into Prometheus, traces to the store)');
+    const collector = await startCollector({
+      rendered: chartObjects('otel-collector'),
+      resolve: (endpoint) => localAddress(pipelineAddresses, namespace, 'otel-collector exporter', endpoint),
+      chosenPorts: new Map([[COLLECTOR_PORTS.otlpHttp, collectorOtlpHttpPort]]),
+    });
+    stack.push(() => collector.stop());
+    scrapeOf('otel-collector', collector.ports);
 
     log('starting Prometheus with the configuration and alert rules the operator applied');
     const prometheus = await startPrometheus({
@@ -378,8 +401,10 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
           return postgres.port;
         case 'nats':
           return containerPort === 4222 ? nats.port : Number(new URL(nats.monitorUrl).port);
-        case 'tempo':
-          return tempoPorts.get(containerPort);
+        case 'otel-collector':
+          return collector.ports.get(containerPort);
+        case 'jaeger':
+          return jaeger?.ports.get(containerPort);
         case 'prometheus':
           return prometheusPort;
         default:
@@ -469,7 +494,8 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
       postgres,
       nats,
       prometheus,
-      tempo,
+      collector,
+      jaeger,
       services,
       syncServices,
       stop,

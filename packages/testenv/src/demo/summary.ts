@@ -6,7 +6,7 @@ import {
 } from '@obsdemo/contracts';
 import type { PrometheusServer } from '../observability/prometheus.js';
 
-/** A service-graph edge as Tempo's metrics-generator writes it into Prometheus, with its request count. */
+/** A service-graph edge as the Collector's servicegraph connector writes it into Prometheus, with its request count. */
 export interface Edge extends ServiceGraphEdge {
   requests: number;
 }

@@ -127,6 +127,32 @@ function rewriteAddresses(ctx: TranslationContext, container: string, name: stri
   return out;
 }
 
+/**
+ * `value` with every `<service>[.<namespace>[.svc[.cluster.local]]]:<port>` replaced by its local endpoint, by the
+ * same rule as environment values; a Service of `services` without that port running locally is an error, and so
+ * is a value that still names a Service of the namespace afterwards. For configuration files (the Collector's
+ * exporters) rather than environment variables.
+ */
+export function localAddress(
+  services: ServiceAddressMap,
+  namespace: string,
+  what: string,
+  value: string,
+): string {
+  const ctx: TranslationContext = {
+    workload: what,
+    namespace,
+    podName: '',
+    services,
+    ownPorts: new Map(),
+    secret: () => undefined,
+    configMap: () => undefined,
+  };
+  const local = rewriteAddresses(ctx, 'config', value, value);
+  assertNamesNoService(ctx, 'config', value, local);
+  return local;
+}
+
 /** The local environment for `container`, by the rules at the top of this file. */
 export function localEnv(ctx: TranslationContext, container: ContainerSpec): Record<string, string> {
   if (container.envFrom !== undefined && container.envFrom.length > 0) {
@@ -176,19 +202,16 @@ export function localEnv(ctx: TranslationContext, container: ContainerSpec): Rec
     env[name] = rewriteAddresses(ctx, container.name, name, value);
   }
 
-  for (const [name, value] of Object.entries(env)) {
-    for (const service of ctx.services.keys()) {
-      if (new RegExp(`(?<![\\w.-])${escapeRegExp(service)}(?![\\w-])`).test(value)) {
-        fail(
-          ctx,
-          container.name,
-          name,
-          `"${value}" names Service ${service} in a form this demo does not translate`,
-        );
-      }
+  for (const [name, value] of Object.entries(env)) assertNamesNoService(ctx, container.name, name, value);
+  return env;
+}
+
+function assertNamesNoService(ctx: TranslationContext, container: string, name: string, value: string): void {
+  for (const service of ctx.services.keys()) {
+    if (new RegExp(`(?<![\\w.-])${escapeRegExp(service)}(?![\\w-])`).test(value)) {
+      fail(ctx, container, name, `"${value}" names Service ${service} in a form this demo does not translate`);
     }
   }
-  return env;
 }
 
 /** What the pod's prometheus.io/* annotations ask Prometheus to scrape, as a local port and path. */

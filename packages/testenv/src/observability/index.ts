@@ -12,11 +12,12 @@ export {
   type ScrapeTarget,
   type VectorSample,
 } from './prometheus.js';
+export { localCollectorConfig, type LocalCollectorConfig } from './collector-config.js';
 export {
-  startTempo,
-  tempoConfigFromChart,
-  type TempoLocalAddresses,
-  type TempoOptions,
-  type TempoServer,
-  type TempoSpan,
-} from './tempo.js';
+  COLLECTOR_PORTS,
+  startCollector,
+  type CollectorOptions,
+  type CollectorServer,
+} from './otel-collector.js';
+export { JAEGER_PORTS, startJaeger, type JaegerOptions, type JaegerServer } from './jaeger.js';
+export { spansOf, type OtlpTracesJson, type TraceSpan } from './trace-json.js';

@@ -7,17 +7,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DEMO_SERVICE_GRAPH } from '@obsdemo/contracts';
-import { defaultBinDir, eventually, SPAN_KIND, type TempoSpan } from '@obsdemo/testenv';
+import { defaultBinDir, eventually, SPAN_KIND, type TraceSpan } from '@obsdemo/testenv';
 import { startEmbeddedDemo, type EmbeddedDemo } from '../../src/demo/embedded.js';
 import { edgeLabel, serviceGraphEdges, type Edge } from '../../src/demo/summary.js';
 
 // The proof, on every run, that the demo's telemetry works: the embedded demo (the operator reconciling the sample,
 // the data plane as local processes configured from what it applied), loadgen's default traffic, and only the
-// Prometheus and Tempo HTTP APIs to look at the result.
+// Prometheus and Jaeger HTTP APIs to look at the result. Traces flow services → OpenTelemetry Collector (service
+// graph and span metrics remote-written to Prometheus) → Jaeger, each configured from what the operator applied.
 
 const execFileAsync = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
-// Tempo pairs spans as they arrive, collects its registry every 15 s and remote-writes it; Prometheus scrapes every
+// The Collector pairs spans as they arrive and flushes its connectors' metrics periodically; Prometheus scrapes every
 // 15 s by the chart's default. Minutes, not seconds, on a loaded machine.
 const TELEMETRY_WAIT_MS = 240_000;
 
@@ -26,15 +27,15 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'obsdemo-e2e-'));
-  // The minimal sample, with alerts that fire after 30 s of their condition rather than 5 min.
+  // The Jaeger sample (Tempo has no local build), with alerts that fire after 30 s of their condition, not 5 min.
   const sample = join(dir, 'sample.yaml');
-  writeFileSync(
-    sample,
-    readFileSync(join(repoRoot, 'manifests', 'samples', 'minimal.yaml'), 'utf8').replace(
-      /^spec: \{\}$/m,
-      'spec:\n  observability:\n    prometheus: { alertsFor: 30s }',
-    ),
+  const jaegerSample = readFileSync(join(repoRoot, 'manifests', 'samples', 'jaeger.yaml'), 'utf8');
+  const withAlerts = jaegerSample.replace(
+    /^  observability:$/m,
+    '  observability:\n    prometheus: { alertsFor: 30s }',
   );
+  expect(withAlerts).not.toBe(jaegerSample);
+  writeFileSync(sample, withAlerts);
   demo = await startEmbeddedDemo({ dir, sample, log: (line) => console.info(`[e2e] ${line}`) });
 }, 600_000);
 
@@ -132,7 +133,7 @@ describe('telemetry of the embedded demo, end to end', () => {
       expect(res.status).toBe(201);
 
       // Each service exports its spans in its own batches, so the trace fills up over a few seconds.
-      const missingHops = (spans: readonly TempoSpan[]): string[] => {
+      const missingHops = (spans: readonly TraceSpan[]): string[] => {
         const byId = new Map(spans.map((s) => [s.spanId, s]));
         const hop = (client: string, clientKind: number, server: string, serverKind: number) =>
           spans.some((s) => {
@@ -170,14 +171,14 @@ describe('telemetry of the embedded demo, end to end', () => {
         return checks.filter(([, ok]) => !ok).map(([name]) => name);
       };
       const complete = await eventually(
-        `trace ${traceId} in Tempo with every hop`,
+        `trace ${traceId} in Jaeger with every hop`,
         async () => {
-          const found = await demo.tempo.trace(traceId);
+          const found = await demo.jaeger!.trace(traceId);
           return found !== undefined && missingHops(found).length === 0 ? found : undefined;
         },
         TELEMETRY_WAIT_MS,
       ).catch(() => undefined);
-      const spans = complete ?? (await demo.tempo.trace(traceId)) ?? [];
+      const spans = complete ?? (await demo.jaeger!.trace(traceId)) ?? [];
       expect(missingHops(spans)).toEqual([]);
 
       for (const service of ['gateway', 'processor', 'catalog', 'invoices'] as const) {
@@ -224,7 +225,10 @@ function substitute(query: string): string {
 
 describe('the Grafana dashboards of the chart', () => {
   const dashboardsDir = join(repoRoot, 'charts', 'grafana', 'dashboards');
-  const queries: { dashboard: string; panel: string; kind: 'prometheus' | 'tempo'; query: string }[] = [];
+  const queries: { dashboard: string; panel: string; query: string }[] = [];
+  // TraceQL panels (Tempo data source) are not run here: Tempo has no local build (its module is AGPL) and the
+  // embedded demo stores traces in Jaeger. They are counted, so that a change to them is seen in review.
+  const traceQlPanels: string[] = [];
   for (const file of readdirSync(dashboardsDir).filter((f) => f.endsWith('.json'))) {
     const dashboard = JSON.parse(readFileSync(join(dashboardsDir, file), 'utf8')) as { panels?: Panel[] };
     for (const panel of panelsOf(dashboard.panels ?? [])) {
@@ -232,16 +236,15 @@ describe('the Grafana dashboards of the chart', () => {
         const kind = target.datasource?.type;
         const query = target.expr ?? target.query ?? '';
         if (kind === 'prometheus' && !EXPORTER_METRICS.test(query))
-          queries.push({ dashboard: file, panel: panel.title ?? '', kind, query: substitute(query) });
-        if (kind === 'tempo' && query !== '')
-          queries.push({ dashboard: file, panel: panel.title ?? '', kind, query: substitute(query) });
+          queries.push({ dashboard: file, panel: panel.title ?? '', query: substitute(query) });
+        if (kind === 'tempo' && query !== '') traceQlPanels.push(`${file} "${panel.title ?? ''}"`);
       }
     }
   }
 
   it('has queries to check', () => {
-    expect(queries.filter((q) => q.kind === 'prometheus').length).toBeGreaterThan(30);
-    expect(queries.filter((q) => q.kind === 'tempo').length).toBeGreaterThan(1);
+    expect(queries.length).toBeGreaterThan(30);
+    console.info(`TraceQL panels not run here (no Tempo): ${traceQlPanels.join(', ') || 'none'}`);
   });
 
   it(
@@ -258,14 +261,7 @@ describe('the Grafana dashboards of the chart', () => {
       const emptyQueries = async () => {
         const missing: string[] = [];
         for (const q of queries) {
-          let hasData: boolean;
-          if (q.kind === 'prometheus') {
-            hasData = (await demo.prometheus.query(q.query)).length > 0;
-          } else {
-            const search = new URLSearchParams({ q: q.query, limit: '5', spss: '1' });
-            const res = await fetch(`${demo.tempo.apiUrl}/api/search?${search}`);
-            hasData = res.ok && (((await res.json()) as { traces?: unknown[] }).traces ?? []).length > 0;
-          }
+          const hasData = (await demo.prometheus.query(q.query)).length > 0;
           if (!hasData) missing.push(`${q.dashboard} "${q.panel}": ${q.query}`);
         }
         return missing;

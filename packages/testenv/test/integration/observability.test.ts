@@ -3,29 +3,47 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   eventually,
+  startCollector,
+  startJaeger,
   startPrometheus,
-  startTempo,
+  type CollectorServer,
+  type JaegerServer,
   type PrometheusServer,
-  type TempoServer,
   type VectorSample,
 } from '@obsdemo/testenv';
 
-// Tempo's metrics-generator pairs CLIENT/SERVER (and PRODUCER/CONSUMER) spans as they arrive, collects its
-// registry every 15 s (registry.collection_interval) and remote-writes each collection. A new counter series is
-// first written as 0 and carries the count from the next collection on, so an edge reaches Prometheus within
-// about two intervals after both of its spans arrived; the waits below allow several times that.
+// The Collector's servicegraph connector pairs CLIENT/SERVER (and PRODUCER/CONSUMER) spans as they arrive and
+// flushes its counters periodically; the prometheusremotewrite exporter sends each flush. A new counter can need
+// two flushes to carry a count, so the waits below allow several times the flush interval.
 const GENERATOR_WAIT_MS = 120_000;
 
+// In-cluster addresses the chart is rendered with, and the local processes that stand in for them.
+const CLUSTER_JAEGER = 'jaeger:4317';
+const CLUSTER_REMOTE_WRITE = 'http://prometheus:9090/api/v1/write';
+
 let prometheus: PrometheusServer;
-let tempo: TempoServer;
+let jaeger: JaegerServer;
+let collector: CollectorServer;
 
 beforeAll(async () => {
   prometheus = await startPrometheus();
-  tempo = await startTempo({ prometheusRemoteWriteUrl: prometheus.remoteWriteUrl });
+  jaeger = await startJaeger();
+  collector = await startCollector({
+    chartValues: {
+      remoteWrite: { url: CLUSTER_REMOTE_WRITE },
+      traces: { backends: [{ name: 'jaeger', endpoint: CLUSTER_JAEGER, protocol: 'grpc' }] },
+    },
+    resolve: (endpoint) => {
+      if (endpoint === CLUSTER_JAEGER) return jaeger.otlpGrpcAddress;
+      if (endpoint === CLUSTER_REMOTE_WRITE) return prometheus.remoteWriteUrl;
+      throw new Error(`no local stand-in for ${endpoint}`);
+    },
+  });
 }, 180_000);
 
 afterAll(async () => {
-  await tempo?.stop();
+  await collector?.stop();
+  await jaeger?.stop();
   await prometheus?.stop();
 });
 
@@ -46,8 +64,7 @@ interface SpanSpec {
 
 /** OTLP/HTTP JSON, as an OpenTelemetry SDK sends it: ids in hex, times in nanoseconds as strings. */
 function otlpRequest(traceId: string, spans: readonly SpanSpec[]): unknown {
-  // The generator drops spans that ended long before they arrive (metrics_ingestion_time_range_slack), so they
-  // must be recent.
+  // Recent spans, as a live SDK sends them.
   const endNs = BigInt(Date.now()) * 1_000_000n;
   const startNs = endNs - 50_000_000n;
   const services = [...new Set(spans.map((s) => s.service))];
@@ -80,7 +97,7 @@ function otlpRequest(traceId: string, spans: readonly SpanSpec[]): unknown {
 }
 
 async function sendTrace(traceId: string, spans: readonly SpanSpec[]): Promise<void> {
-  const res = await fetch(`${tempo.otlpHttpUrl}/v1/traces`, {
+  const res = await fetch(`${collector.otlpHttpUrl}/v1/traces`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(otlpRequest(traceId, spans)),
@@ -95,12 +112,15 @@ async function counted(promql: string): Promise<VectorSample[] | undefined> {
 }
 
 describe('local observability backends configured from the charts', () => {
-  it('runs Tempo with the chart-rendered config, relocated to loopback and a temp dir', () => {
-    const config = readFileSync(tempo.configFile, 'utf8');
+  it('runs the Collector and Jaeger with the chart-rendered configs, moved to loopback', () => {
+    const config = readFileSync(collector.configFile, 'utf8');
     expect(config).toContain(prometheus.remoteWriteUrl);
-    expect(config).not.toContain('/var/tempo');
+    expect(config).toContain(jaeger.otlpGrpcAddress);
+    expect(config).not.toContain(CLUSTER_JAEGER);
     expect(config).not.toContain('0.0.0.0');
-    expect(config).toMatch(/processors:\s*\n\s*- service-graphs\s*\n\s*- span-metrics/);
+    expect(config).toMatch(/servicegraph/);
+    expect(config).toMatch(/spanmetrics/);
+    expect(readFileSync(jaeger.configFile, 'utf8')).not.toContain('0.0.0.0');
   });
 
   it('loads the chart alert rules into Prometheus', async () => {
@@ -147,8 +167,7 @@ describe('local observability backends configured from the charts', () => {
       () => counted('traces_service_graph_request_total{client="a",server="b"}'),
       GENERATOR_WAIT_MS,
     );
-    // The chart's external label marks what the generator wrote, as opposed to scraped series.
-    expect(http[0]?.metric).toMatchObject({ client: 'a', server: 'b', source: 'tempo' });
+    expect(http[0]?.metric).toMatchObject({ client: 'a', server: 'b' });
     expect(http[0]?.metric.connection_type ?? '').toBe('');
 
     const messaging = await eventually(
@@ -165,8 +184,8 @@ describe('local observability backends configured from the charts', () => {
     );
     expect(calls[0]?.value).toBeGreaterThanOrEqual(1);
 
-    const trace = await eventually('the trace in Tempo', async () => {
-      const found = await tempo.trace(traceId);
+    const trace = await eventually('the trace in Jaeger', async () => {
+      const found = await jaeger.trace(traceId);
       return found !== undefined && found.length === spans.length ? found : undefined;
     });
     const byId = new Map(trace.map((s) => [s.spanId, s]));
@@ -184,15 +203,19 @@ describe('local observability backends configured from the charts', () => {
     const scraper = await startPrometheus({
       chartValues: { scrapeInterval: '1s' },
       scrapeTargets: [
-        { job: 'tempo', address: new URL(tempo.apiUrl).host, labels: { namespace: 'local', pod: 'tempo-0' } },
+        {
+          job: 'otel-collector',
+          address: new URL(collector.metricsUrl).host,
+          labels: { namespace: 'local', pod: 'otel-collector-0' },
+        },
       ],
     });
     try {
-      const up = await eventually('a scrape of Tempo', async () => {
-        const samples = await scraper.query('up{job="tempo"}');
+      const up = await eventually('a scrape of the Collector', async () => {
+        const samples = await scraper.query('up{job="otel-collector"}');
         return samples.length > 0 ? samples : undefined;
       });
-      expect(up[0]?.metric).toMatchObject({ job: 'tempo', namespace: 'local', pod: 'tempo-0' });
+      expect(up[0]?.metric).toMatchObject({ job: 'otel-collector', namespace: 'local', pod: 'otel-collector-0' });
       expect(up[0]?.value).toBe(1);
       const self = await eventually('a self-scrape', async () => {
         const samples = await scraper.query('up{job="prometheus"}');
@@ -205,6 +228,6 @@ describe('local observability backends configured from the charts', () => {
   });
 
   it('answers undefined for a trace it never received', async () => {
-    expect(await tempo.trace(hex(16))).toBeUndefined();
+    expect(await jaeger.trace(hex(16))).toBeUndefined();
   });
 });

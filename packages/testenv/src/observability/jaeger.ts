@@ -1,0 +1,114 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultBinDir } from '../controlplane/control-plane.js';
+import { ManagedProcess, waitUntilReady } from '../process/managed-process.js';
+import { makeTempDir, removeTempDir } from '../dataplane/temp-dirs.js';
+import {
+  configMapEntry,
+  containerArgs,
+  renderChart,
+  replaceFlagValues,
+  type RenderedChart,
+} from './chart-config.js';
+import { localCollectorConfig } from './collector-config.js';
+import { spansOf, type OtlpTracesJson, type TraceSpan } from './trace-json.js';
+
+const CONTAINER = 'jaeger';
+const CONFIG_KEY = 'config.yaml';
+/** Ports the chart's pod listens on (its defaults). */
+export const JAEGER_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, query: 16686, health: 13133 } as const;
+
+export interface JaegerOptions {
+  /** Default: bin/jaeger, built by `hack/tools/build.sh otelcol` (Jaeger v2 shares the Collector's module). */
+  binary?: string;
+  /** Values for charts/jaeger. */
+  chartValues?: Record<string, unknown>;
+  /** The chart's ConfigMap and Deployment as already rendered elsewhere (what the operator applied). */
+  rendered?: RenderedChart;
+  chartsDir?: string;
+  helmBinary?: string;
+}
+
+export interface JaegerServer {
+  /** Base URL of the OTLP/HTTP receiver. */
+  readonly otlpHttpUrl: string;
+  /** host:port of the OTLP/gRPC receiver, where the Collector exports traces. */
+  readonly otlpGrpcAddress: string;
+  /** Jaeger's query API (and UI, where the build has its assets): /api/v3/traces/{id}, /api/services. */
+  readonly queryUrl: string;
+  /** Each port of the chart's pod → its local stand-in on 127.0.0.1. */
+  readonly ports: ReadonlyMap<number, number>;
+  readonly configFile: string;
+  readonly logFile: string;
+  /** The spans of a trace (GET /api/v3/traces/{id}), or undefined while Jaeger does not know it. */
+  trace(traceId: string): Promise<TraceSpan[] | undefined>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Jaeger v2 (bin/jaeger) on 127.0.0.1 with the configuration and flags that charts/jaeger gives the pod, rendered
+ * with the real helm: OTLP receivers, the chart's storage and the query API.
+ */
+export async function startJaeger(options: JaegerOptions = {}): Promise<JaegerServer> {
+  const binary = options.binary ?? join(defaultBinDir(), 'jaeger');
+  if (!existsSync(binary))
+    throw new Error(`${binary} not found: run \`hack/tools/build.sh otelcol\` to build Jaeger`);
+  const rendered =
+    options.rendered ??
+    (await renderChart({
+      chart: 'jaeger',
+      values: options.chartValues ?? {},
+      templates: ['templates/configmap.yaml', 'templates/deployment.yaml'],
+      chartsDir: options.chartsDir,
+      helmBinary: options.helmBinary,
+    }));
+  const chartConfig = configMapEntry(rendered, CONFIG_KEY);
+  if (chartConfig === undefined) throw new Error(`jaeger: the chart rendered no ${CONFIG_KEY}`);
+  const local = await localCollectorConfig(chartConfig, (endpoint) => {
+    throw new Error(`jaeger: the chart's config exports to ${endpoint}, which has no local stand-in`);
+  });
+  const port = (chartPort: number): number => {
+    const p = local.ports.get(chartPort);
+    if (p === undefined) throw new Error(`jaeger: the chart's config listens on no port ${chartPort}`);
+    return p;
+  };
+
+  const dir = makeTempDir('obsdemo-jaeger-');
+  const configFile = join(dir, CONFIG_KEY);
+  const logFile = join(dir, 'jaeger.log');
+  writeFileSync(configFile, local.yaml);
+  const args = replaceFlagValues('jaeger', containerArgs(rendered, CONTAINER), { '--config': configFile });
+  const proc = ManagedProcess.start({ name: 'jaeger', command: binary, args, logFile, cwd: dir });
+  const queryUrl = `http://127.0.0.1:${port(JAEGER_PORTS.query)}`;
+  const healthUrl = `http://127.0.0.1:${port(JAEGER_PORTS.health)}/status`;
+  try {
+    await waitUntilReady(proc, 'healthy', async () => (await fetch(healthUrl)).ok, 60_000, 250);
+  } catch (error) {
+    await proc.stop();
+    removeTempDir(dir);
+    throw error;
+  }
+  return {
+    otlpHttpUrl: `http://127.0.0.1:${port(JAEGER_PORTS.otlpHttp)}`,
+    otlpGrpcAddress: `127.0.0.1:${port(JAEGER_PORTS.otlpGrpc)}`,
+    queryUrl,
+    ports: local.ports,
+    configFile,
+    logFile,
+    trace: (traceId) => fetchTrace(queryUrl, traceId),
+    async stop() {
+      await proc.stop(10_000);
+      removeTempDir(dir);
+    },
+  };
+}
+
+async function fetchTrace(queryUrl: string, traceId: string): Promise<TraceSpan[] | undefined> {
+  const res = await fetch(`${queryUrl}/api/v3/traces/${encodeURIComponent(traceId)}`, {
+    headers: { accept: 'application/json' },
+  });
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new Error(`jaeger: GET /api/v3/traces/${traceId} answered ${res.status}: ${await res.text()}`);
+  const body = (await res.json()) as { result?: OtlpTracesJson };
+  return spansOf(body.result ?? {});
+}
