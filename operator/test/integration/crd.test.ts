@@ -183,9 +183,9 @@ describe('the samples', () => {
       messaging: { nats: { mode: 'managed', replicas: 1, jetstream: { storage: 'file', size: '1Gi' } } },
       database: { postgres: { mode: 'managed', storage: '1Gi', retainOnDelete: false } },
       observability: {
-        tracing: { samplingRatio: 1 },
+        tracing: { samplingRatio: 1, backend: 'tempo' },
         prometheus: { enabled: true, retention: '6h', alertsFor: '5m' },
-        tempo: { enabled: true, serviceGraphs: true, spanMetrics: true },
+        collector: { serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: true },
         external: {},
       },
@@ -366,13 +366,18 @@ describe('invalid ObservabilityDemos are rejected with a message a person can ac
     ],
     [
       'Grafana without Prometheus',
-      { observability: { prometheus: { enabled: false }, tempo: { enabled: false } } },
+      { observability: { prometheus: { enabled: false }, collector: { serviceGraphs: false, spanMetrics: false } } },
       "Grafana's dashboards read from the in-cluster Prometheus",
     ],
     [
-      'Tempo metrics with nowhere to write them',
+      'Collector metrics with nowhere to write them',
       { observability: { prometheus: { enabled: false }, grafana: { enabled: false } } },
-      'tempo.serviceGraphs and tempo.spanMetrics write metrics to Prometheus',
+      'collector.serviceGraphs and collector.spanMetrics write metrics to Prometheus',
+    ],
+    [
+      'an unknown trace backend',
+      { observability: { tracing: { backend: 'zipkin' } } },
+      'spec.observability.tracing.backend: Unsupported value: "zipkin"',
     ],
     [
       'an OTLP endpoint that is not a URL',

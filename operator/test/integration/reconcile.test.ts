@@ -130,6 +130,7 @@ describe('DemoReconciler', () => {
         'invoices',
         'loadgen',
         'nats',
+        'otel-collector',
         'postgres',
         'processor',
         'prometheus',

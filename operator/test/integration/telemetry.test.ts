@@ -186,7 +186,7 @@ describe('TelemetryVerified', () => {
       observability: {
         prometheus: { enabled: false },
         grafana: { enabled: false },
-        tempo: { serviceGraphs: false, spanMetrics: false },
+        collector: { serviceGraphs: false, spanMetrics: false },
       },
     });
     const condition = await reconcileUntilTelemetry(
