@@ -2,7 +2,8 @@
 # Installs what the tests need from Debian when run as root and something is missing; otherwise prints the exact
 # command to run. Idempotent.
 set -euo pipefail
-packages=(postgresql nats-server prometheus openssl ca-certificates git python3-venv jq gcc)
+# debootstrap and yq: hack/images (the Debian base image where none can be pulled; make images-check).
+packages=(postgresql nats-server prometheus openssl ca-certificates git python3-venv jq gcc debootstrap yq)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
