@@ -54,11 +54,6 @@ app.kubernetes.io/part-of: observability-demo
 {{- toYaml (default (get (dict "small" $small "standard" $standard) .Values.profile) .Values.resources) }}
 {{- end }}
 
-{{/* Where the metrics-generator remote-writes; a template so the default can name this release's Prometheus. */}}
-{{- define "tempo.remoteWriteUrl" -}}
-{{- tpl .Values.metricsGenerator.remoteWriteUrl . }}
-{{- end }}
-
 {{- define "tempo.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | toString) }}
 {{- end }}
