@@ -28,9 +28,12 @@ panel used here is built in.
 
 {{/*
 Provisioned datasources. Grafana expands $VAR in provisioning files, so a literal $ in a query is written $$.
-There is no Loki in this platform (services log JSON to stdout), so trace-to-logs and Loki search are not set.
+The trace datasource is Tempo (uid "tempo") or Jaeger (uid "jaeger"): Prometheus' exemplar links and the dashboards
+name whichever is on. Both get the same trace-to-metrics links. There is no Loki in this platform (services log JSON
+to stdout), so trace-to-logs and Loki search are not set.
 */}}
 {{- define "grafana.datasources" -}}
+{{- $traces := .Values.datasources.traces }}
 apiVersion: 1
 prune: true
 datasources:
@@ -45,15 +48,18 @@ datasources:
       prometheusType: Prometheus
       httpMethod: POST
       timeInterval: {{ .Values.datasources.prometheus.scrapeInterval | quote }}
+      {{- if $traces.enabled }}
       exemplarTraceIdDestinations:
         - name: trace_id
-          datasourceUid: tempo
+          datasourceUid: {{ include "grafana.tracesUid" . }}
           urlDisplayLabel: View trace
+      {{- end }}
+  {{- if and $traces.enabled (eq $traces.type "tempo") }}
   - name: Tempo
     type: tempo
     uid: tempo
     access: proxy
-    url: {{ include "grafana.tempoUrl" . | quote }}
+    url: {{ include "grafana.tracesUrl" . | quote }}
     isDefault: false
     editable: false
     jsonData:
@@ -76,20 +82,41 @@ datasources:
         timeShiftEnabled: true
         spanStartTimeShift: -30m
         spanEndTimeShift: 30m
-      tracesToMetrics:
-        datasourceUid: prometheus
-        spanStartTimeShift: -5m
-        spanEndTimeShift: 5m
-        tags:
-          - key: service.name
-            value: service
-        queries:
-          - name: Request rate
-            query: sum by (route, status) (rate(http_requests_total{$$__tags}[$$__rate_interval]))
-          - name: p95 latency
-            query: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{$$__tags}[$$__rate_interval])))
-          - name: Span rate
-            query: sum by (span_name) (rate(traces_spanmetrics_calls_total{$$__tags}[$$__rate_interval]))
+      {{- include "grafana.tracesToMetrics" . | nindent 6 }}
+  {{- else if $traces.enabled }}
+  - name: Jaeger
+    type: jaeger
+    uid: jaeger
+    access: proxy
+    url: {{ include "grafana.tracesUrl" . | quote }}
+    isDefault: false
+    editable: false
+    jsonData:
+      nodeGraph:
+        enabled: true
+      {{- include "grafana.tracesToMetrics" . | nindent 6 }}
+  {{- end }}
+{{- end }}
+
+{{/*
+Trace to metrics, for either trace datasource: a span's service.name becomes the `service` label of the services'
+own HTTP metrics and of the Collector's span metrics.
+*/}}
+{{- define "grafana.tracesToMetrics" -}}
+tracesToMetrics:
+  datasourceUid: prometheus
+  spanStartTimeShift: -5m
+  spanEndTimeShift: 5m
+  tags:
+    - key: service.name
+      value: service
+  queries:
+    - name: Request rate
+      query: sum by (route, status) (rate(http_requests_total{$$__tags}[$$__rate_interval]))
+    - name: p95 latency
+      query: histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{$$__tags}[$$__rate_interval])))
+    - name: Span rate
+      query: sum by (span_name) (rate(traces_spanmetrics_calls_total{$$__tags}[$$__rate_interval]))
 {{- end }}
 
 {{/*

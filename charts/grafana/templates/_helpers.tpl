@@ -98,8 +98,30 @@ throttling a dashboard server only makes it slow, while the memory limit bounds 
 {{- .Values.datasources.prometheus.url | default (printf "http://%s-prometheus:9090" .Release.Name) }}
 {{- end }}
 
-{{- define "grafana.tempoUrl" -}}
-{{- .Values.datasources.tempo.url | default (printf "http://%s-tempo:3200" .Release.Name) }}
+{{/* The trace datasource's uid: its type's name, so links and dashboards name it the same on every install. */}}
+{{- define "grafana.tracesUid" -}}
+{{- .Values.datasources.traces.type }}
+{{- end }}
+
+{{- define "grafana.tracesUrl" -}}
+{{- $ports := dict "tempo" 3200 "jaeger" 16686 }}
+{{- $type := .Values.datasources.traces.type }}
+{{- .Values.datasources.traces.url | default (printf "http://%s-%s:%d" .Release.Name $type (get $ports $type)) }}
+{{- end }}
+
+{{/* The port Grafana connects to for traces: networkPolicy.traces.port, else the datasource URL's port. */}}
+{{- define "grafana.tracesPort" -}}
+{{- if .Values.networkPolicy.traces.port }}
+{{- .Values.networkPolicy.traces.port }}
+{{- else }}
+{{- $url := urlParse (include "grafana.tracesUrl" .) }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if gt (len $hostPort) 1 }}
+{{- last $hostPort }}
+{{- else }}
+{{- ternary 443 80 (eq $url.scheme "https") }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -116,6 +138,7 @@ wrong uid would only show as "datasource not found" in the browser; failing here
 {{- fail (printf "dashboard %s has no uid; provisioned dashboards need a stable uid" .name) }}
 {{- end }}
 {{- $allowed := list "prometheus" "tempo" }}
+{{- if eq .tracesType "jaeger" }}{{ $allowed = append $allowed "jaeger" }}{{ end }}
 {{- $refs := list }}
 {{- range $panel := $dashboard.panels | default list }}
 {{- $refs = append $refs (dict "where" (printf "panel %q" ($panel.title | default "")) "ds" $panel.datasource) }}
@@ -151,9 +174,13 @@ wrong uid would only show as "datasource not found" in the browser; failing here
 {{- end }}
 
 {{/*
-All dashboards as a filename → JSON map: the chart's files plus dashboards.extra, each validated.
+All dashboards as a filename → JSON map: the chart's files plus dashboards.extra, each validated, then fitted to the
+trace backend. The dashboards are written for Tempo (uid "tempo"): with Tempo they are shipped as written; with
+Jaeger each trace panel is rewritten for the Jaeger datasource (grafana.jaegerPanel); with no trace datasource the
+trace panels are left out, so no panel shows "datasource not found".
 */}}
 {{- define "grafana.dashboards" -}}
+{{- $traces := .Values.datasources.traces }}
 {{- $all := dict }}
 {{- range $path, $content := .Files.Glob "dashboards/*.json" }}
 {{- $_ := set $all (base $path) (toString $content) }}
@@ -162,7 +189,83 @@ All dashboards as a filename → JSON map: the chart's files plus dashboards.ext
 {{- $_ := set $all $name $content }}
 {{- end }}
 {{- range $name, $content := $all }}
-{{- include "grafana.validateDashboard" (dict "name" $name "content" $content) }}
+{{- include "grafana.validateDashboard" (dict "name" $name "content" $content "tracesType" $traces.type) }}
+{{- if or (not $traces.enabled) (eq $traces.type "jaeger") }}
+{{- $dashboard := fromJson $content }}
+{{- $panels := list }}
+{{- range $panel := $dashboard.panels | default list }}
+{{- $panel = include "grafana.tracePanel" (dict "name" $name "panel" $panel "traces" $traces) | fromJson }}
+{{- if $panel }}
+{{- if $panel.panels }}
+{{- $inner := list }}
+{{- range $p := $panel.panels }}
+{{- $p = include "grafana.tracePanel" (dict "name" $name "panel" $p "traces" $traces) | fromJson }}
+{{- if $p }}{{ $inner = append $inner $p }}{{ end }}
+{{- end }}
+{{- $_ := set $panel "panels" $inner }}
+{{- end }}
+{{- $panels = append $panels $panel }}
+{{- end }}
+{{- end }}
+{{- $_ := set $dashboard "panels" $panels }}
+{{- $_ := set $all $name (toRawJson $dashboard) }}
+{{- end }}
 {{- end }}
 {{- toYaml $all }}
+{{- end }}
+
+{{/*
+One panel (dict "name" "panel" "traces") as JSON: unchanged unless it queries the Tempo datasource; then "{}" when
+there is no trace datasource, or the Jaeger equivalent. An empty result drops the panel.
+*/}}
+{{- define "grafana.tracePanel" -}}
+{{- $panel := .panel }}
+{{- $tempo := false }}
+{{- if and (kindIs "map" $panel.datasource) (eq (toString $panel.datasource.uid) "tempo") }}{{ $tempo = true }}{{ end }}
+{{- range $target := $panel.targets | default list }}
+{{- if and (kindIs "map" $target.datasource) (eq (toString $target.datasource.uid) "tempo") }}{{ $tempo = true }}{{ end }}
+{{- end }}
+{{- if not $tempo }}
+{{- toJson $panel }}
+{{- else if not .traces.enabled }}
+{{- "{}" }}
+{{- else }}
+{{- include "grafana.jaegerPanel" (dict "name" .name "panel" $panel) }}
+{{- end }}
+{{- end }}
+
+{{/*
+A Tempo panel rewritten for the Jaeger datasource (uid "jaeger"), as JSON. The queries the dashboards use have
+Jaeger equivalents: the service map becomes Jaeger's dependency graph (computed by Jaeger from the stored traces),
+and a TraceQL search by service, optionally for failed spans only, becomes a Jaeger search by service with the tag
+error=true. Anything else fails the render with the panel's name rather than shipping a panel that cannot work.
+*/}}
+{{- define "grafana.jaegerPanel" -}}
+{{- $jaeger := dict "type" "jaeger" "uid" "jaeger" }}
+{{- $panel := .panel }}
+{{- $targets := list }}
+{{- range $target := $panel.targets | default list }}
+{{- $out := dict "datasource" $jaeger "refId" ($target.refId | default "A") }}
+{{- if eq (toString $target.queryType) "serviceMap" }}
+{{- $_ := set $out "queryType" "dependencyGraph" }}
+{{- $_ := set $panel "description" "Jaeger's dependency graph, computed from the stored traces. The service-graph panels below come from the Collector's metrics." }}
+{{- else if eq (toString $target.queryType) "traceql" }}
+{{- $query := toString $target.query }}
+{{- $match := regexFind `^\{\s*resource\.service\.name\s*=\s*"[^"]+"\s*(&&\s*status\s*=\s*error\s*)?\}$` $query }}
+{{- if not $match }}
+{{- fail (printf "dashboard %s: panel %q queries TraceQL %q, which has no Jaeger equivalent here (only {resource.service.name=\"...\"} and {... && status=error}); set datasources.traces.type=tempo or change the panel" $.name ($panel.title | default "") $query) }}
+{{- end }}
+{{- $service := regexReplaceAll `^\{\s*resource\.service\.name\s*=\s*"([^"]+)".*$` $query "${1}" }}
+{{- $_ := set $out "queryType" "search" }}
+{{- $_ := set $out "service" $service }}
+{{- if contains "status" $query }}{{ $_ := set $out "tags" "error=true" }}{{ end }}
+{{- with $target.limit }}{{ $_ := set $out "limit" . }}{{ end }}
+{{- else }}
+{{- fail (printf "dashboard %s: panel %q has a Tempo query of type %q, which has no Jaeger equivalent here" $.name ($panel.title | default "") (toString $target.queryType)) }}
+{{- end }}
+{{- $targets = append $targets $out }}
+{{- end }}
+{{- $_ := set $panel "datasource" $jaeger }}
+{{- $_ := set $panel "targets" $targets }}
+{{- toJson $panel }}
 {{- end }}
