@@ -146,7 +146,7 @@ throttling a Node.js event loop only adds latency, while the memory limit bounds
 {{- end }}
 
 {{- define "demo-services.otlpEndpoint" -}}
-{{- .Values.tracing.otlpEndpoint | default (printf "http://%s-tempo:4318" .Release.Name) }}
+{{- .Values.tracing.otlpEndpoint | default (printf "http://%s-otel-collector:4318" .Release.Name) }}
 {{- end }}
 
 {{- define "demo-services.postgresHost" -}}
