@@ -172,7 +172,7 @@ describe('DemoReconciler', () => {
       '--operator',
       `obsdemo-system:${labels}`,
     ]);
-    expect(stdout).toMatch(/^10 NetworkPolicies allow exactly the \d+ documented flows/);
+    expect(stdout).toMatch(/^11 NetworkPolicies allow exactly the \d+ documented flows/);
   });
 
   it('writes nothing when nothing changed', async () => {
