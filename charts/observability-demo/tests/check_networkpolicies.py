@@ -12,6 +12,7 @@ two of these three are none of the charts' business and are not checked. The tab
 
 Usage: helm template demo charts/observability-demo --namespace ct -f ci/networkpolicy-values.yaml |
        tests/check_networkpolicies.py --namespace ct
+       (and with -f values-jaeger.yaml added: the same table with Jaeger in Tempo's place)
 
 The operator's render of a demo (no `helm test` pods) is checked with --no-test-pods, and with
 --operator NAMESPACE:LABELS (e.g. obsdemo-system:app.kubernetes.io/name=obsdemo-operator) the operator's pod joins
@@ -26,9 +27,13 @@ import yaml
 
 SERVICES = ["catalog", "processor", "invoices", "gateway", "loadgen"]
 SYNTHETIC = {"outsider", "kube-dns", "outside"}
+# The trace backends: a render has Tempo or Jaeger (or neither), and the table's flows to and from the one it lacks
+# are left out. Any other component the table names must be in the render.
+OPTIONAL = {"tempo", "jaeger"}
 
 # Destination -> {port/protocol: sources}. "*" is every endpoint no egress policy restricts: the `helm test` pods
-# (short-lived clients no policy selects), a pod of another namespace, an address outside the cluster.
+# (short-lived clients no policy selects), a pod of another namespace, an address outside the cluster. A destination
+# the render does not have (Tempo or Jaeger, see OPTIONAL) is left out together with its flows.
 EXPECTED = {
     "gateway": {"8080/TCP": ["loadgen", "prometheus", "*"]},
     "catalog": {"8000/TCP": ["gateway", "processor", "prometheus", "demo-services-test"]},
@@ -41,21 +46,34 @@ EXPECTED = {
         "8222/TCP": ["prometheus"],
         "7777/TCP": ["prometheus"],
     },
-    "tempo": {
-        "4317/TCP": [*SERVICES, "tempo-test"],
-        "4318/TCP": [*SERVICES, "tempo-test"],
-        "3200/TCP": ["grafana", "tempo-test"],
+    # The services send their spans to the Collector only; it forwards them to the trace backend.
+    "otel-collector": {
+        "4317/TCP": [*SERVICES, "otel-collector-test"],
+        "4318/TCP": [*SERVICES, "otel-collector-test"],
+        "13133/TCP": ["otel-collector-test"],
+        "8888/TCP": ["prometheus"],
     },
-    "prometheus": {"9090/TCP": ["tempo", "grafana", "prometheus-test"]},
+    "tempo": {
+        "4317/TCP": ["otel-collector", "tempo-test"],
+        "4318/TCP": ["otel-collector", "tempo-test"],
+        "3200/TCP": ["grafana", "prometheus", "tempo-test"],
+    },
+    "jaeger": {
+        "4317/TCP": ["otel-collector", "jaeger-test"],
+        "4318/TCP": ["otel-collector", "jaeger-test"],
+        "16686/TCP": ["grafana", "jaeger-test"],
+        "8888/TCP": ["prometheus"],
+    },
+    # Remote writes come from the Collector (service graphs, span metrics).
+    "prometheus": {"9090/TCP": ["otel-collector", "grafana", "prometheus-test"]},
     # Open to anyone by default (ingressFrom), so also to Prometheus, which may scrape any pod of the release.
     "grafana": {"3000/TCP": ["prometheus", "*"]},
     "kube-dns": {
-        "53/UDP": ["nats", "tempo", "prometheus", "grafana", *SERVICES, "*"],
-        "53/TCP": ["nats", "tempo", "prometheus", "grafana", *SERVICES, "*"],
+        "53/UDP": ["nats", "otel-collector", "tempo", "jaeger", "prometheus", "grafana", *SERVICES, "*"],
+        "53/TCP": ["nats", "otel-collector", "tempo", "jaeger", "prometheus", "grafana", *SERVICES, "*"],
     },
     "outside": {"443/TCP": ["prometheus", "*"], "6443/TCP": ["prometheus", "*"]},
 }
-
 
 class Endpoint:
     def __init__(self, name, namespace, labels, ports, ip=None):
@@ -195,9 +213,14 @@ def main():
     names = {e.name for e in endpoints}
     unrestricted = [e for e in endpoints if not selecting(policies, e, "Egress")]
     expected = set()
+    absent = OPTIONAL - names
     for dst, ports in EXPECTED.items():
+        if dst in absent:
+            continue
         for port, sources in ports.items():
             for src in sources:
+                if src.removesuffix("-test") in absent:
+                    continue
                 if src == "*":
                     expected |= {f"{e.name} -> {dst}:{port}" for e in unrestricted
                                  if e.name != dst and not (e.name in SYNTHETIC and dst in SYNTHETIC)}

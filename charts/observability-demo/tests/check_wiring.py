@@ -5,6 +5,8 @@ Reads `helm template` output of the umbrella (stdin or a file) and fails unless 
 gives another resolves to an object of the same render:
 - every http(s)/nats URL in container env values, args and ConfigMap data whose host is a cluster name
   (<name>, <name>.<namespace>, <name>.<namespace>.svc[.cluster.local]) names a Service that exposes the URL's port;
+- every scheme-less `endpoint: <host>:<port>` in a YAML ConfigMap entry (the Collector's OTLP/gRPC exporters) does
+  too, listen addresses (0.0.0.0, localhost) aside;
 - every DB_HOST names a Service with the DB_PORT port;
 - every secretKeyRef names a Secret of the render that has the key (Secrets the user must create are listed with
   --external).
@@ -20,6 +22,22 @@ import yaml
 
 URL = re.compile(r"\b(https?|nats)://([a-z0-9][a-z0-9.-]*)(?::(\d+))?")
 DEFAULT_PORTS = {"http": 80, "https": 443, "nats": 4222}
+
+
+LISTEN = {"0.0.0.0", "localhost", "127.0.0.1", "", "[::]"}
+
+
+def endpoints(node):
+    """Every scheme-less `endpoint` value in a parsed YAML document (URLs are found by the URL scan)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "endpoint" and isinstance(value, str) and "://" not in value:
+                yield value
+            else:
+                yield from endpoints(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from endpoints(item)
 
 
 def pod_spec(doc):
@@ -73,6 +91,11 @@ def main():
         if kind == "ConfigMap":
             for key, value in (doc.get("data") or {}).items():
                 scan(f"ConfigMap {name} {key}", str(value))
+                if key.endswith((".yaml", ".yml")):
+                    for endpoint in endpoints(yaml.safe_load(value)):
+                        host, _, port = endpoint.rpartition(":")
+                        if host not in LISTEN and port.isdigit():
+                            resolve(f"ConfigMap {name} {key} endpoint", host, int(port))
             continue
         spec = pod_spec(doc)
         for container in spec.get("containers", []) + spec.get("initContainers", []):
