@@ -1,13 +1,26 @@
-// Sums the resource requests and limits of every workload the charts render with a profile (small by default),
-// from the real `helm template` output, and prints a Markdown table for docs/charts.md.
-// Usage: node hack/chart-resources.mjs [small|standard]
+// Sums the resource requests and limits of every workload the charts render with a profile (small by default) and a
+// trace backend (tempo by default, or jaeger: a demo runs one of them), from the real `helm template` output, and
+// prints a Markdown table for docs/charts.md.
+// Usage: node hack/chart-resources.mjs [small|standard] [tempo|jaeger]
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const profile = process.argv[2] ?? 'small';
-const charts = ['nats', 'postgres', 'prometheus', 'tempo', 'grafana', 'demo-services', 'obsdemo-operator'];
+const backend = process.argv[3] ?? 'tempo';
+if (!['tempo', 'jaeger'].includes(backend))
+  throw new Error(`trace backend must be tempo or jaeger, not ${backend}`);
+const charts = [
+  'nats',
+  'postgres',
+  'prometheus',
+  'otel-collector',
+  backend,
+  'grafana',
+  'demo-services',
+  'obsdemo-operator',
+];
 
 const cpu = (q) => (q === undefined ? 0 : q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q));
 const units = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 };
@@ -50,7 +63,8 @@ for (const chart of charts) {
   }
 }
 console.log(
-  `Profile \`${profile}\`, every component enabled, default replicas (\`node hack/chart-resources.mjs ${profile}\`):\n`,
+  `Profile \`${profile}\`, every component enabled with ${backend === 'tempo' ? 'Tempo' : 'Jaeger'} as the trace backend, ` +
+    `default replicas (\`node hack/chart-resources.mjs ${profile} ${backend}\`):\n`,
 );
 console.log('| chart | workload | replicas | CPU requests | memory requests | CPU limits | memory limits |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Tests the Helm charts under charts/. For every chart (or the ones named as arguments):
-#   lint      helm lint --strict with the chart defaults and with each ci/*-values.yaml, yamllint of the
-#             chart's plain YAML files (Chart.yaml, values.yaml, ci/, tests/), and every value in values.yaml
-#             documented by a comment
+#   lint      helm lint --strict with the chart defaults, each ci/*-values.yaml and each values-*.yaml preset
+#             shipped with the chart, yamllint of the chart's plain YAML files (Chart.yaml, values*.yaml, ci/,
+#             tests/), and every value in values.yaml documented by a comment
 #   ct        ct lint (chart-testing) with its own yamllint and yamale rules, offline (no maintainer or version
 #             increment checks)
 #   unittest  the helm-unittest suites in tests/*_test.yaml (a chart without suites fails)
@@ -10,15 +10,19 @@
 #   checksum  rendering with tests/checksum-values.yaml changes every checksum/* pod annotation, so a config
 #             change rolls the pods (required when the chart renders such annotations)
 #   config    the rendered configuration checked by the real program where one is installed here
-#             (promtool for Prometheus rules, nats-server -t for the NATS config, Postgres for the init script)
-#   cluster   only with --kubeconfig: the chart, rendered with its defaults and each ci/*-values.yaml (helm test
-#             pods included), server-side applied into a namespace that enforces PodSecurity "restricted"; no
+#             (promtool for Prometheus rules, nats-server -t for the NATS config, Postgres for the init script,
+#             otelcol validate and jaeger validate for the Collector's and Jaeger's config with the defaults and each
+#             ci/*-values.yaml, and both run as a trace pipeline into Prometheus:
+#             charts/otel-collector/tests/check_pipeline.py)
+#   cluster   only with --kubeconfig: the chart, rendered with its defaults, each ci/*-values.yaml and each
+#             values-*.yaml preset (helm test pods included), server-side applied into a namespace that enforces PodSecurity "restricted"; no
 #             warning may name a violation and every Deployment and StatefulSet must get its pods created;
 #             charts with a cluster_<chart> function get a real helm install on top (postgres: upgrade keeps
 #             the generated passwords)
 # Usage: hack/test-charts.sh [--kubeconfig PATH] [CHART...]
-# Tools: bin/helm, bin/helm-unittest and bin/ct (hack/tools/build.sh), promtool, nats-server and Postgres
-# (hack/deps.sh), yamllint and yamale (installed from PyPI into a virtualenv in the cache on first use).
+# Tools: bin/helm, bin/helm-unittest, bin/ct, bin/otelcol and bin/jaeger (hack/tools/build.sh), promtool,
+# prometheus, nats-server and Postgres (hack/deps.sh), yamllint and yamale (installed from PyPI into a virtualenv in
+# the cache on first use).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${OBSDEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/obsdemo}
@@ -36,7 +40,7 @@ log() { printf '%s\n' "$*" >&2; }
 die() { log "test-charts: $*"; exit 2; }
 
 ensure_tools() {
-  "$root/hack/tools/build.sh" helm helm-unittest chart-testing
+  "$root/hack/tools/build.sh" helm helm-unittest chart-testing otelcol
   command -v helm >/dev/null || die "helm missing: run hack/tools/build.sh helm"
   install_unittest_plugin
   ensure_venv
@@ -141,13 +145,23 @@ if missing:
 PY
 }
 
+# The values files a chart is tested with besides its defaults: ci/*-values.yaml (chart-testing's) and the
+# values-*.yaml presets it ships for users (e.g. the umbrella's values-jaeger.yaml).
+values_variants() {
+  local chart=$1 values
+  for values in "$chart"/ci/*-values.yaml "$chart"/values-*.yaml; do
+    [[ -e "$values" ]] && echo "$values"
+  done
+  return 0
+}
+
 chart_lint() {
   local chart=$1 values files
-  mapfile -t files < <(find "$chart/Chart.yaml" "$chart/values.yaml" "$chart/ci" "$chart/tests" -name '*.yaml' 2>/dev/null)
+  mapfile -t files < <(find "$chart/Chart.yaml" "$chart"/values*.yaml "$chart/ci" "$chart/tests" -name '*.yaml' 2>/dev/null)
   "$venv/bin/yamllint" -d "$yamllint_config" "${files[@]}" || return 1
   check_values_documented "$chart/values.yaml" || return 1
   helm lint --strict "$chart" >/dev/null || { helm lint --strict "$chart"; return 1; }
-  for values in "$chart"/ci/*-values.yaml; do
+  for values in $(values_variants "$chart"); do
     [[ -e "$values" ]] || continue
     helm lint --strict "$chart" -f "$values" >/dev/null || { helm lint --strict "$chart" -f "$values"; return 1; }
     log "    lint ok with ${values#"$chart"/}"
@@ -254,8 +268,7 @@ chart_cluster() {
   name=$(basename "$chart")
   work=$(mktemp -d)
   local label
-  for values in "" "$chart"/ci/*-values.yaml; do
-    [[ -z "$values" || -e "$values" ]] || continue
+  for values in "" $(values_variants "$chart"); do
     label=${values:+${values#"$chart"/}}
     label=${label:-defaults}
     ns=$(restricted_namespace "$name-$i")
@@ -365,11 +378,15 @@ chart_config() {
 # Every in-cluster URL, DB host and secretKeyRef in the umbrella's render resolves to a Service port or a Secret
 # key of the same release (tests/check_wiring.py), so the charts agree on each other's names.
 config_observability-demo() {
-  local chart=$1
-  helm template ct "$chart" --namespace ct | python3 "$chart/tests/check_wiring.py" --namespace ct || return 1
-  # Every NetworkPolicy on: exactly the documented flows between the demo's pods, nothing more, nothing less.
-  helm template ct "$chart" --namespace ct -f "$chart/ci/networkpolicy-values.yaml" |
-    python3 "$chart/tests/check_networkpolicies.py" --namespace ct
+  local chart=$1 backend
+  # With Tempo (the defaults) and with Jaeger (the values-jaeger.yaml preset) as the trace backend.
+  for backend in "" "$chart/values-jaeger.yaml"; do
+    helm template ct "$chart" --namespace ct ${backend:+-f "$backend"} |
+      python3 "$chart/tests/check_wiring.py" --namespace ct || return 1
+    # Every NetworkPolicy on: exactly the documented flows between the demo's pods, nothing more, nothing less.
+    helm template ct "$chart" --namespace ct -f "$chart/ci/networkpolicy-values.yaml" ${backend:+-f "$backend"} |
+      python3 "$chart/tests/check_networkpolicies.py" --namespace ct || return 1
+  done
 }
 
 # The operator chart installs the CRD from its crds/ folder: it must be the API's source of truth, byte for byte.
@@ -396,6 +413,53 @@ config_prometheus() {
   local t rc=0
   for t in "$work"/*_promtest.yaml; do
     promtool test rules "$t" || rc=1
+  done
+  rm -rf "$work"
+  return $rc
+}
+
+# `<program> validate` on the config.yaml the chart renders with its defaults and with each ci/*-values.yaml.
+validate_collector_config() {
+  local chart=$1 program=$2 work values label rc=0
+  work=$(mktemp -d)
+  for values in "" $(values_variants "$chart"); do
+    label=${values:+${values#"$chart"/}}
+    label=${label:-defaults}
+    render_config "$chart" configmap.yaml config.yaml "$work/config.yaml" ${values:+-f "$values"}
+    if "$program" validate --config="$work/config.yaml" >"$work/out" 2>&1; then
+      log "    $(basename "$program") validate: ok with $label"
+    else
+      log "    $(basename "$program") validate rejects the config rendered with $label:"
+      cat "$work/out" >&2
+      rc=1
+    fi
+  done
+  rm -rf "$work"
+  return $rc
+}
+
+config_jaeger() {
+  [[ -x "$root/bin/jaeger" ]] || die "bin/jaeger missing: run hack/tools/build.sh otelcol"
+  validate_collector_config "$1" "$root/bin/jaeger"
+}
+
+# The Collector's config is validated like Jaeger's, then run: the Collector and Jaeger on their charts' configs
+# (Jaeger with memory and with Badger storage) and a Prometheus with the remote-write receiver, fed one trace of the
+# demo's shape; the series must carry Tempo's names and labels (charts/otel-collector/tests/check_pipeline.py).
+config_otel-collector() {
+  local chart=$1 work storage rc=0
+  [[ -x "$root/bin/otelcol" ]] || die "bin/otelcol missing: run hack/tools/build.sh otelcol"
+  command -v prometheus >/dev/null || die "prometheus missing: run hack/deps.sh (Debian package prometheus)"
+  validate_collector_config "$chart" "$root/bin/otelcol" || return 1
+  work=$(mktemp -d)
+  # A short flush interval, so the connectors' first series arrive within seconds.
+  render_config "$chart" configmap.yaml config.yaml "$work/otelcol.yaml" --set metricsFlushInterval=2s
+  for storage in memory badger; do
+    render_config "$root/charts/jaeger" configmap.yaml config.yaml "$work/jaeger.yaml" --set storage.type=$storage
+    python3 "$chart/tests/check_pipeline.py" --bin "$root/bin" --collector-config "$work/otelcol.yaml" \
+      --jaeger-config "$work/jaeger.yaml" >"$work/out" 2>&1 || rc=1
+    if ((rc)); then cat "$work/out" >&2; break; fi
+    log "    $(tail -1 "$work/out")"
   done
   rm -rf "$work"
   return $rc
