@@ -21,13 +21,14 @@ import {
 } from '@obsdemo/testenv';
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processCpuSeconds } from './proc-stat.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -63,8 +64,6 @@ const median = (xs: number[]): number => {
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
-
 /** The pid listening on a loopback port, to read a server's CPU time from /proc. */
 function pidOnPort(port: number): number {
   const match = /pid=(\d+)/.exec(execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' }));
@@ -77,11 +76,7 @@ function pidOnPort(port: number): number {
  * shared machine the other work left us, unlike req/s, so it is the steadier figure for the overhead.
  */
 function cpuSeconds(pids: number[]): number {
-  return pids.reduce((total, pid) => {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return total + (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  }, 0);
+  return pids.reduce((total, pid) => total + processCpuSeconds(pid), 0);
 }
 
 /** An OTLP/HTTP receiver that reads and discards every export, so the exporter's cost is real. */

@@ -204,6 +204,26 @@ interface OperatorResult {
   rssMB: number;
 }
 const operatorBench = readJson<OperatorResult>('operator.json');
+interface CollectorResult {
+  settings: { spans: number; rate: number; samples: number };
+  loadBefore: number[];
+  throughput: {
+    spans: number;
+    accepted: number;
+    exportedToJaeger: number;
+    spansPerS: number;
+    collectorCpuMsPer1000Spans: number;
+    jaegerCpuMsPer1000Spans: number;
+    collectorRssMB: number;
+  };
+  latency: {
+    samples: number;
+    directMs: { p50: number; p95: number; max: number };
+    viaCollectorMs: { p50: number; p95: number; max: number };
+    addedP50Ms: number;
+  };
+}
+const collectorBench = readJson<CollectorResult>('collector.json');
 
 const on = http?.catalog['catalog, telemetry on'];
 const off = http?.catalog['catalog, telemetry off'];
@@ -314,6 +334,31 @@ if (pipeline) {
 } else {
   rows.push({
     benchmark: 'orders → invoices',
+    figure: 'no result (driver failed)',
+    target: '',
+    result: 'not measured',
+  });
+}
+if (collectorBench) {
+  const t = collectorBench.throughput;
+  const l = collectorBench.latency;
+  rows.push(
+    {
+      benchmark: `OpenTelemetry Collector CPU per 1,000 spans at ${num(t.spansPerS)} spans/s (servicegraph + spanmetrics + export to Jaeger)`,
+      figure: `${t.collectorCpuMsPer1000Spans.toFixed(1)} ms (Jaeger behind it ${t.jaegerCpuMsPer1000Spans.toFixed(1)} ms); ${num(t.accepted)}/${num(t.spans)} spans accepted, ${num(t.exportedToJaeger)} exported; RSS ${t.collectorRssMB.toFixed(0)} MB`,
+      target: '— (measured)',
+      result: '—',
+    },
+    {
+      benchmark: `time from a span's end until Jaeger returns it, via the Collector − direct (${l.samples} alternating samples)`,
+      figure: `${ms(l.addedP50Ms)} (p50 ${ms(l.viaCollectorMs.p50)} via, ${ms(l.directMs.p50)} direct; p95 ${ms(l.viaCollectorMs.p95)} / ${ms(l.directMs.p95)})`,
+      target: '— (measured)',
+      result: '—',
+    },
+  );
+} else {
+  rows.push({
+    benchmark: 'OpenTelemetry Collector',
     figure: 'no result (driver failed)',
     target: '',
     result: 'not measured',

@@ -45,6 +45,8 @@ if [[ -f $out/pipeline.json ]] && missed "$out/pipeline.json" 'r.live.eventsPerS
   step "orders → invoices pipeline, profiled" node bench/pipeline.ts --orders 1000 --concurrency 32 \
     --profile-dir "$out/profiles" --out "$out/pipeline-profiled.json"
 fi
+step "OpenTelemetry Collector" node bench/collector.ts --spans 60000 --rate 3000 --samples 30 \
+  --out "$out/collector.json"
 step "catalog and gateway caches" node bench/cache.ts --duration 60 --rps 50 --gateway-ttl 5 --updates 50 \
   --out "$out/cache.json"
 step "local control plane start" node bench/control-plane-start.ts 5 --out "$out/control-plane.json"

@@ -3,14 +3,7 @@ import { networkPolicyValues, type OperatorLocation } from './network-policy.js'
 
 /** The parts of a demo, each rendered from one chart. */
 export type PlannedComponent =
-  | 'nats'
-  | 'postgres'
-  | 'prometheus'
-  | 'collector'
-  | 'tempo'
-  | 'jaeger'
-  | 'grafana'
-  | 'services';
+  'nats' | 'postgres' | 'prometheus' | 'collector' | 'tempo' | 'jaeger' | 'grafana' | 'services';
 
 /** Ports of the trace pipeline's Services (the charts' defaults, which the plan keeps). */
 export const OTLP_GRPC_PORT = 4317;
@@ -65,7 +58,9 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
               protocol: 'grpc',
             },
           ]),
-      ...(external.otlpEndpoint ? [{ name: 'external', endpoint: external.otlpEndpoint, protocol: 'http' }] : []),
+      ...(external.otlpEndpoint
+        ? [{ name: 'external', endpoint: external.otlpEndpoint, protocol: 'http' }]
+        : []),
     ],
     remoteWriteUrl: external.prometheusRemoteWriteUrl
       ? external.prometheusRemoteWriteUrl

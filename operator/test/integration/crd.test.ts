@@ -366,7 +366,12 @@ describe('invalid ObservabilityDemos are rejected with a message a person can ac
     ],
     [
       'Grafana without Prometheus',
-      { observability: { prometheus: { enabled: false }, collector: { serviceGraphs: false, spanMetrics: false } } },
+      {
+        observability: {
+          prometheus: { enabled: false },
+          collector: { serviceGraphs: false, spanMetrics: false },
+        },
+      },
       "Grafana's dashboards read from the in-cluster Prometheus",
     ],
     [

@@ -360,7 +360,9 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
       if (app === 'prometheus') return prometheusPort;
       return undefined;
     });
-    log('starting the OpenTelemetry Collector (service graph and span metrics into Prometheus, traces to the store)');
+    log(
+      'starting the OpenTelemetry Collector (service graph and span metrics into Prometheus, traces to the store)',
+    );
     const collector = await startCollector({
       rendered: chartObjects('otel-collector'),
       resolve: (endpoint) => localAddress(pipelineAddresses, namespace, 'otel-collector exporter', endpoint),

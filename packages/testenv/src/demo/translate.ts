@@ -209,7 +209,12 @@ export function localEnv(ctx: TranslationContext, container: ContainerSpec): Rec
 function assertNamesNoService(ctx: TranslationContext, container: string, name: string, value: string): void {
   for (const service of ctx.services.keys()) {
     if (new RegExp(`(?<![\\w.-])${escapeRegExp(service)}(?![\\w-])`).test(value)) {
-      fail(ctx, container, name, `"${value}" names Service ${service} in a form this demo does not translate`);
+      fail(
+        ctx,
+        container,
+        name,
+        `"${value}" names Service ${service} in a form this demo does not translate`,
+      );
     }
   }
 }

@@ -38,6 +38,8 @@ export interface JaegerServer {
   readonly queryUrl: string;
   /** Each port of the chart's pod → its local stand-in on 127.0.0.1. */
   readonly ports: ReadonlyMap<number, number>;
+  /** The process id, e.g. to read its CPU time from /proc. */
+  readonly pid: number | undefined;
   readonly configFile: string;
   readonly logFile: string;
   /** The spans of a trace (GET /api/v3/traces/{id}), or undefined while Jaeger does not know it. */
@@ -93,6 +95,7 @@ export async function startJaeger(options: JaegerOptions = {}): Promise<JaegerSe
     otlpGrpcAddress: `127.0.0.1:${port(JAEGER_PORTS.otlpGrpc)}`,
     queryUrl,
     ports: local.ports,
+    pid: proc.pid,
     configFile,
     logFile,
     trace: (traceId) => fetchTrace(queryUrl, traceId),
@@ -108,7 +111,8 @@ async function fetchTrace(queryUrl: string, traceId: string): Promise<TraceSpan[
     headers: { accept: 'application/json' },
   });
   if (res.status === 404) return undefined;
-  if (!res.ok) throw new Error(`jaeger: GET /api/v3/traces/${traceId} answered ${res.status}: ${await res.text()}`);
+  if (!res.ok)
+    throw new Error(`jaeger: GET /api/v3/traces/${traceId} answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { result?: OtlpTracesJson };
   return spansOf(body.result ?? {});
 }

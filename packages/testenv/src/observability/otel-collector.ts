@@ -45,6 +45,8 @@ export interface CollectorServer {
   readonly ports: ReadonlyMap<number, number>;
   /** The Collector's own metrics (Prometheus text), e.g. otelcol_receiver_accepted_spans. */
   readonly metricsUrl: string;
+  /** The process id, e.g. to read its CPU time from /proc. */
+  readonly pid: number | undefined;
   readonly configFile: string;
   readonly logFile: string;
   stop(): Promise<void>;
@@ -73,7 +75,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const local = await localCollectorConfig(chartConfig, options.resolve, options.chosenPorts);
   const port = (chartPort: number): number => {
     const p = local.ports.get(chartPort);
-    if (p === undefined) throw new Error(`otel-collector: the chart's config listens on no port ${chartPort}`);
+    if (p === undefined)
+      throw new Error(`otel-collector: the chart's config listens on no port ${chartPort}`);
     return p;
   };
 
@@ -98,6 +101,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     otlpGrpcAddress: `127.0.0.1:${port(COLLECTOR_PORTS.otlpGrpc)}`,
     ports: local.ports,
     metricsUrl: `http://127.0.0.1:${port(COLLECTOR_PORTS.metrics)}/metrics`,
+    pid: proc.pid,
     configFile,
     logFile,
     async stop() {

@@ -31,7 +31,7 @@ beforeAll(async () => {
   const sample = join(dir, 'sample.yaml');
   const jaegerSample = readFileSync(join(repoRoot, 'manifests', 'samples', 'jaeger.yaml'), 'utf8');
   const withAlerts = jaegerSample.replace(
-    /^  observability:$/m,
+    /^ {2}observability:$/m,
     '  observability:\n    prometheus: { alertsFor: 30s }',
   );
   expect(withAlerts).not.toBe(jaegerSample);

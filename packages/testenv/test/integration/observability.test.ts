@@ -215,7 +215,11 @@ describe('local observability backends configured from the charts', () => {
         const samples = await scraper.query('up{job="otel-collector"}');
         return samples.length > 0 ? samples : undefined;
       });
-      expect(up[0]?.metric).toMatchObject({ job: 'otel-collector', namespace: 'local', pod: 'otel-collector-0' });
+      expect(up[0]?.metric).toMatchObject({
+        job: 'otel-collector',
+        namespace: 'local',
+        pod: 'otel-collector-0',
+      });
       expect(up[0]?.value).toBe(1);
       const self = await eventually('a self-scrape', async () => {
         const samples = await scraper.query('up{job="prometheus"}');

@@ -242,9 +242,15 @@ function flowsOf(policies: KubeObject[]): string[] {
 }
 
 /** Every subchart's NetworkPolicy switched on in the umbrella, as a cautious user would install it. */
-const ALL_POLICIES = ['nats', 'postgres', 'prometheus', 'tempo', 'grafana', 'demo-services'].map(
-  (c) => `${c}.networkPolicy.enabled=true`,
-);
+const ALL_POLICIES = [
+  'nats',
+  'postgres',
+  'prometheus',
+  'otel-collector',
+  'tempo',
+  'grafana',
+  'demo-services',
+].map((c) => `${c}.networkPolicy.enabled=true`);
 
 describe('NetworkPolicies', () => {
   const withPolicies = () => [
@@ -317,7 +323,11 @@ describe('NetworkPolicies', () => {
       loadgen: [['gateway', services.gateway]],
     };
     for (const [svc, to] of Object.entries(egressTo)) {
-      for (const [peer, port] of [...to, ['tempo', 4317] as const, ['tempo', 4318] as const])
+      for (const [peer, port] of [
+        ...to,
+        ['otel-collector', 4317] as const,
+        ['otel-collector', 4318] as const,
+      ])
         documented.push(`${svc} -> ${peer} :${port}/TCP`);
       documented.push(
         `${svc} -> any pod in kubernetes.io/metadata.name=kube-system :53/UDP`,

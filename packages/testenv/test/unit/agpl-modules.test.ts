@@ -25,7 +25,8 @@ export function modulePaths(text: string): string[] {
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\/\/.*$/, '').trim();
     const words = line.split(/\s+/).filter((w) => w !== '' && w !== '(' && w !== ')' && w !== '=>');
-    if (words.length === 0 || words[0] === 'module' || words[0] === 'go' || words[0] === 'toolchain') continue;
+    if (words.length === 0 || words[0] === 'module' || words[0] === 'go' || words[0] === 'toolchain')
+      continue;
     const candidates = ['require', 'tool', 'replace', 'exclude'].includes(words[0] as string)
       ? words.slice(1)
       : words;

@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+
+/** USER_HZ: the unit of /proc/<pid>/stat times, 100 on Linux. */
+const CLK_TCK = 100;
+
+/**
+ * User + system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15). Per unit of work this
+ * does not depend on how much of a shared machine other work left, unlike a rate, so it is the steadier figure.
+ */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
