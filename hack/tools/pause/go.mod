@@ -1,0 +1,3 @@
+module obsdemo.dev/hack/tools/pause
+
+go 1.26.0
