@@ -1,51 +1,57 @@
 #!/usr/bin/env bash
-# Creates (or reuses) the kind cluster `obsdemo` and a local registry container `kind-registry` on localhost:5001,
-# following kind's "local registry" guide, so `tilt up` and hack/kind/demo.sh push images the nodes can pull.
-# Idempotent: running it again changes nothing that is already in place.
+# Creates (or reuses) the kind cluster `obsdemo` offline: a container engine (the user's Docker when it answers,
+# else the project's own daemon, hack/container/dockerd.sh), the node image (hack/kind/node-image.sh, cached by
+# the hash of its inputs), `kind create cluster` with hack/kind/cluster.yaml, a kubeconfig, and how to use it.
+# No registry: images go into the node with hack/kind/load-images.sh (`kind load docker-image`).
+# Idempotent: a running cluster is reused, a stopped one (its engine was stopped) is started again.
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+KIND_SCRIPT=kind-up.sh
 # shellcheck source=hack/kind/lib.sh
-source "$here/lib.sh"
-require_docker_and_kind "make kind-up"
-
-if [[ "$(docker inspect -f '{{.State.Running}}' "$REGISTRY_NAME" 2>/dev/null || true)" != 'true' ]]; then
-  if docker inspect "$REGISTRY_NAME" >/dev/null 2>&1; then
-    docker start "$REGISTRY_NAME" >/dev/null
-  else
-    docker run -d --restart=always -p "127.0.0.1:$REGISTRY_PORT:5000" --network bridge --name "$REGISTRY_NAME" registry:3 >/dev/null
-  fi
-fi
+source "$(dirname "$0")/lib.sh"
+require_tools kind kubectl
+ensure_engine
+image=$("$KIND_DIR/node-image.sh")
+kubeconfig="$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig"
+start=$SECONDS
 
 if cluster_exists; then
-  echo "kind cluster $KIND_CLUSTER exists; reusing it" >&2
+  for node in $(kind get nodes --name "$KIND_CLUSTER"); do
+    if [[ $(docker inspect -f '{{.State.Running}}' "$node") != true ]]; then
+      log "starting the stopped node $node"
+      docker start "$node" >/dev/null
+    fi
+    running=$(docker inspect -f '{{.Config.Image}}' "$node")
+    [[ $running == "$image" ]] || log "note: $node runs $running; the current inputs build $image (make kind-down kind-up to switch)"
+  done
+  log "kind cluster $KIND_CLUSTER exists; reusing it"
   # The context may be gone from the kubeconfig (another KUBECONFIG, a cleaned-up file): write it again.
-  kind export kubeconfig --name "$KIND_CLUSTER"
+  kind export kubeconfig --name "$KIND_CLUSTER" >/dev/null 2>&1
 else
-  kind create cluster --name "$KIND_CLUSTER" --config "$here/cluster.yaml" --wait 120s
+  kind create cluster --name "$KIND_CLUSTER" --image "$image" --config "$KIND_DIR/cluster.yaml" --wait 180s
 fi
-
-# Inside a node, localhost is the node itself: map localhost:<port> to the registry container on the kind network.
-registry_dir="/etc/containerd/certs.d/localhost:$REGISTRY_PORT"
-for node in $(kind get nodes --name "$KIND_CLUSTER"); do
-  docker exec "$node" mkdir -p "$registry_dir"
-  printf '[host."http://%s:5000"]\n' "$REGISTRY_NAME" | docker exec -i "$node" cp /dev/stdin "$registry_dir/hosts.toml"
+mkdir -p "$(dirname "$kubeconfig")"
+kind get kubeconfig --name "$KIND_CLUSTER" >"$kubeconfig"
+kubectl=(kubectl --kubeconfig "$kubeconfig")
+# A restarted node's API server answers before it has loaded its RBAC roles: wait for /readyz first.
+for _ in $(seq 1 90); do
+  "${kubectl[@]}" get --raw=/readyz >/dev/null 2>&1 && break
+  sleep 2
 done
+"${kubectl[@]}" wait --for=condition=Ready node --all --timeout=180s >/dev/null ||
+  die "the node did not turn Ready; look at: docker exec $KIND_CLUSTER-control-plane journalctl -u kubelet"
+"${kubectl[@]}" -n kube-system wait --for=condition=Ready pod -l k8s-app=kube-dns --timeout=180s >/dev/null ||
+  die "CoreDNS did not become available; look at: kubectl --kubeconfig $kubeconfig -n kube-system get pods"
+log "kind cluster $KIND_CLUSTER is ready ($((SECONDS - start)) s; node image $image)"
 
-if [[ "$(docker inspect -f '{{json .NetworkSettings.Networks.kind}}' "$REGISTRY_NAME")" == 'null' ]]; then
-  docker network connect kind "$REGISTRY_NAME"
-fi
+own=""
+[[ $DOCKER_HOST == unix:///run/obsdemo-docker/* ]] && own="   # the project's own Docker daemon (make docker-down stops it)"
+cat <<TEXT
 
-# Tells tools (Tilt among them) where to push: KEP-1755's local-registry-hosting ConfigMap.
-kubectl --context "$KIND_CONTEXT" apply --server-side -f - >/dev/null <<YAML
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: local-registry-hosting
-  namespace: kube-public
-data:
-  localRegistryHosting.v1: |
-    host: "localhost:$REGISTRY_PORT"
-    help: "https://kind.sigs.k8s.io/docs/user/local-registry/"
-YAML
-
-echo "kind cluster $KIND_CLUSTER is up (kubectl context $KIND_CONTEXT), registry localhost:$REGISTRY_PORT" >&2
+Kubernetes $KIND_K8S_VERSION on kind, one node (context $KIND_CONTEXT, also merged into ${KUBECONFIG:-~/.kube/config}):
+  export DOCKER_HOST=$DOCKER_HOST$own
+  export KUBECONFIG=$kubeconfig
+  kubectl get nodes
+  hack/kind/load-images.sh IMAGE...   # images from the engine into the node (there is no registry)
+  make kind-smoke                     # DNS, a volume, a Service and a NetworkPolicy, checked from pods
+  make kind-down                      # deletes the cluster
+TEXT

@@ -1,23 +1,54 @@
-# Shared by the hack/kind scripts (sourced): names, and the checks that fail with one line.
+# Shared by the hack/kind scripts (sourced): names, paths, the container engine, and one-line failures.
 # shellcheck shell=bash
 KIND_CLUSTER=${KIND_CLUSTER:-obsdemo}
-REGISTRY_NAME=${REGISTRY_NAME:-kind-registry}
-REGISTRY_PORT=${REGISTRY_PORT:-5001}
 # shellcheck disable=SC2034 # read by the scripts that source this file
 KIND_CONTEXT="kind-$KIND_CLUSTER"
+# The Kubernetes version of the node image; kubeadm, kubelet and the control plane come from hack/tools/kubernetes.
+KIND_K8S_VERSION=v1.36.3
+KIND_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+KIND_ROOT=$(cd "$KIND_DIR/../.." && pwd)
+KIND_CACHE=${OBSDEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/obsdemo}/kind
+# The tools `make kind-tools` builds are linked into bin/.
+export PATH="$KIND_ROOT/bin:$PATH"
+KIND_SCRIPT=${KIND_SCRIPT:-$(basename "$0")}
 
-# require_docker_and_kind NAME: NAME is the command being run, for the message.
+log() { echo "$KIND_SCRIPT: $*" >&2; }
+die() { echo "$KIND_SCRIPT: $*" >&2; exit 1; }
+
+# Makes `docker` talk to a usable engine: the user's Docker when it answers, else the project's own daemon
+# (hack/container/dockerd.sh; needs root). Exports DOCKER_HOST for kind and docker alike.
+ensure_engine() {
+  local env
+  env=$("$KIND_ROOT/hack/container/dockerd.sh" up) || die "no usable container engine (see the dockerd.sh message above)"
+  eval "$env"
+  export DOCKER_HOST
+  command -v docker >/dev/null || die "the docker CLI is not installed: run 'make deps' as root (Debian package docker.io)"
+}
+
+# require_tools TOOL...: fails in one line when a tool `make kind-tools` (or `make tools`) builds is missing.
+require_tools() {
+  local tool
+  for tool in "$@"; do
+    [[ -x $KIND_ROOT/bin/$tool ]] || die "bin/$tool is missing: run 'make kind-tools' (kubeadm, kubelet and the control plane: 'make tools')"
+  done
+}
+
+# Kept for the scripts written before the own engine existed (hack/kind/demo.sh): NAME is the command being run.
 require_docker_and_kind() {
-  docker info >/dev/null 2>&1 || {
-    echo "$1: no Docker engine answers here (docker info failed); run it where Docker runs, or use the local control plane (make cluster-up)" >&2
-    exit 1
-  }
-  command -v kind >/dev/null 2>&1 || {
-    echo "$1: kind is not installed (https://kind.sigs.k8s.io/docs/user/quick-start/#installation)" >&2
-    exit 1
-  }
+  KIND_SCRIPT=$1 ensure_engine
+  KIND_SCRIPT=$1 require_tools kind
 }
 
 cluster_exists() {
   kind get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"
+}
+
+# The node image name for the current inputs, as hack/kind/node-image.sh builds and prints it.
+node_image() {
+  "$KIND_DIR/node-image.sh"
+}
+
+# load_images IMAGE...: copies images from the engine into every node of the cluster (there is no registry).
+load_images() {
+  kind load docker-image --name "$KIND_CLUSTER" "$@"
 }
