@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { env } from '@obsdemo/telemetry';
 import { z } from 'zod';
 import { parsePodLabels } from './reconcile/network-policy.js';
+import { parseComponentDefaults } from './reconcile/plan.js';
 
 /** Go-style durations as the chart writes them (`10m`, `30s`, `1h`, `500ms`) → milliseconds. */
 const duration = (fallback: string) =>
@@ -41,6 +42,21 @@ export const OperatorConfigSchema = z.object({
     .transform((text, ctx) => {
       try {
         return parsePodLabels(text);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    }),
+  /**
+   * Chart values every demo starts from, keyed by chart name, as JSON (the chart's `componentDefaults`), e.g. image
+   * mirrors for an air-gapped cluster. The values a CR implies are applied over them.
+   */
+  COMPONENT_DEFAULTS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      try {
+        return parseComponentDefaults(text);
       } catch (error) {
         ctx.addIssue({ code: 'custom', message: (error as Error).message });
         return z.NEVER;

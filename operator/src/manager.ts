@@ -62,6 +62,7 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     renderer,
     servicesValues,
     operatorLocation: { namespace: config.POD_NAMESPACE, podLabels: config.OPERATOR_POD_LABELS },
+    componentDefaults: config.COMPONENT_DEFAULTS,
     verifyTelemetry: (demo, context) => telemetry.check(demo, context),
     recordEvent: (demo: DefaultedObservabilityDemo, type, reason, message) =>
       events.event(demo, type, reason, 'Reconcile', message),

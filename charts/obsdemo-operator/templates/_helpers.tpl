@@ -171,6 +171,9 @@ once (server-side apply of manifests/install.yaml rejects duplicate list keys).
 {{- if .Values.tracing.otlpEndpoint }}
 {{- $entries = append $entries (dict "name" "OTEL_EXPORTER_OTLP_ENDPOINT" "value" .Values.tracing.otlpEndpoint) }}
 {{- end }}
+{{- if .Values.componentDefaults }}
+{{- $entries = append $entries (dict "name" "COMPONENT_DEFAULTS" "value" (toJson .Values.componentDefaults)) }}
+{{- end }}
 {{- $entries = concat $entries .Values.extraEnv }}
 {{- $byName := dict }}
 {{- $order := list }}

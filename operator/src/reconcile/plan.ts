@@ -18,6 +18,64 @@ export interface ComponentPlan {
   values: Record<string, unknown>;
 }
 
+/** The charts a demo is rendered from: the keys `componentDefaults` may use. */
+export const COMPONENT_CHARTS = [
+  'nats',
+  'postgres',
+  'prometheus',
+  'otel-collector',
+  'tempo',
+  'jaeger',
+  'grafana',
+  'demo-services',
+] as const;
+
+/** Chart name → values every demo starts from (COMPONENT_DEFAULTS). */
+export type ComponentDefaults = Readonly<Record<string, Record<string, unknown>>>;
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Parses COMPONENT_DEFAULTS (JSON); throws one readable line for anything but `{chart: {values}}`. */
+export function parseComponentDefaults(text: string): ComponentDefaults {
+  if (text.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error('is not JSON (an object of chart name → values)');
+  }
+  if (!isPlainObject(parsed)) throw new Error('must be an object of chart name → values');
+  for (const [chart, values] of Object.entries(parsed)) {
+    if (!(COMPONENT_CHARTS as readonly string[]).includes(chart))
+      throw new Error(`names "${chart}", which is not one of ${COMPONENT_CHARTS.join(', ')}`);
+    if (!isPlainObject(values)) throw new Error(`"${chart}" must map to an object of chart values`);
+  }
+  return parsed as ComponentDefaults;
+}
+
+/** `over` merged into `base`, recursively for objects; arrays and scalars of `over` replace those of `base`. */
+export function mergeValues(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? mergeValues(current, value) : value;
+  }
+  return out;
+}
+
+/** Each plan's values applied over the defaults configured for its chart (what the CR implies wins). */
+export function withComponentDefaults(plans: ComponentPlan[], defaults: ComponentDefaults): ComponentPlan[] {
+  return plans.map((plan) => {
+    const base = defaults[plan.chart];
+    return base === undefined ? plan : { ...plan, values: mergeValues(base, plan.values) };
+  });
+}
+
 /** Names of the Secrets the operator generates once per demo and never overwrites. */
 export function generatedSecretNames(demoName: string) {
   return { postgres: `${demoName}-postgres-auth`, grafana: `${demoName}-grafana-admin` };

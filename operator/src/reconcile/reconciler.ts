@@ -11,7 +11,14 @@ import { canonicalJson, type HelmRenderer, type KubeObject } from '../render/hel
 import { setConditions, type ObservedCondition } from './conditions.js';
 import { isSubset } from './drift.js';
 import type { OperatorLocation } from './network-policy.js';
-import { componentNames, DATABASE_USERS, generatedSecretNames, planComponents } from './plan.js';
+import {
+  componentNames,
+  DATABASE_USERS,
+  generatedSecretNames,
+  planComponents,
+  withComponentDefaults,
+  type ComponentDefaults,
+} from './plan.js';
 import type { TelemetryCheck, TelemetryContext } from './telemetry.js';
 
 export const FIELD_MANAGER = 'obsdemo-operator';
@@ -25,6 +32,8 @@ export interface ReconcilerDeps {
   servicesValues: (demo: DefaultedObservabilityDemo) => Record<string, unknown>;
   /** Where the operator runs, for the Prometheus NetworkPolicy of each demo; none when omitted. */
   operatorLocation?: OperatorLocation;
+  /** Chart values every demo starts from (COMPONENT_DEFAULTS), e.g. image mirrors; none when omitted. */
+  componentDefaults?: ComponentDefaults;
   now?: () => Date;
   /**
    * The TelemetryVerified observation (service-graph edges in Prometheus); without it the condition is not set.
@@ -292,7 +301,10 @@ export class DemoReconciler {
   }
 
   private async render(demo: DefaultedObservabilityDemo): Promise<KubeObject[]> {
-    const plans = planComponents(demo, this.deps.servicesValues, this.deps.operatorLocation);
+    const plans = withComponentDefaults(
+      planComponents(demo, this.deps.servicesValues, this.deps.operatorLocation),
+      this.deps.componentDefaults ?? {},
+    );
     const { name, namespace } = id(demo);
     const rendered = await Promise.all(
       plans.map(async (plan) => {

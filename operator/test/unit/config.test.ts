@@ -20,4 +20,24 @@ describe('OperatorConfigSchema', () => {
     expect(run).toThrow(/^config error: OPERATOR_POD_LABELS must be valid: "tier" is not a name=value label/);
     expect(run).not.toThrow(/\n/);
   });
+
+  it('reads the chart-wide component defaults as JSON, and none when unset', () => {
+    const defaults = { postgres: { image: { repository: 'mirror/postgres' } } };
+    expect(
+      parseConfig(OperatorConfigSchema, { COMPONENT_DEFAULTS: JSON.stringify(defaults) }).COMPONENT_DEFAULTS,
+    ).toEqual(defaults);
+    expect(parseConfig(OperatorConfigSchema, {}).COMPONENT_DEFAULTS).toEqual({});
+  });
+
+  it.each([
+    ['{', 'is not JSON'],
+    ['[]', 'must be an object of chart name → values'],
+    ['{"redis": {}}', 'names "redis", which is not one of nats, postgres'],
+    ['{"nats": 3}', '"nats" must map to an object of chart values'],
+  ])('refuses COMPONENT_DEFAULTS %s in one line', (value, message) => {
+    const run = () => parseConfig(OperatorConfigSchema, { COMPONENT_DEFAULTS: value });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(message);
+    expect(run).not.toThrow(/\n/);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { DefaultedObservabilityDemo } from '../../../src/api/index.js';
-import { planComponents } from '../../../src/reconcile/plan.js';
+import { planComponents, withComponentDefaults } from '../../../src/reconcile/plan.js';
 import { servicesValues } from '../../../src/reconcile/services-values.js';
 
 const service = (extra: Record<string, unknown> = {}) => ({
@@ -179,5 +179,28 @@ describe('planComponents', () => {
       spanMetrics: { enabled: false },
       remoteWrite: { url: '' },
     });
+  });
+});
+
+describe('withComponentDefaults', () => {
+  it('starts each chart from its configured defaults and lets what the CR implies win', () => {
+    const plans = withComponentDefaults(planComponents(demo(), servicesValues), {
+      postgres: { image: { repository: 'mirror/postgres', tag: 'local' }, persistence: { size: '9Gi' } },
+      'otel-collector': { image: { repository: 'mirror/otelcol' } },
+    });
+    expect(plans.find((p) => p.chart === 'postgres')?.values).toMatchObject({
+      image: { repository: 'mirror/postgres', tag: 'local' },
+      // The CR's database.postgres.storage, not the default's.
+      persistence: { enabled: true, size: '1Gi' },
+      fullnameOverride: 'shop-postgres',
+    });
+    expect(plans.find((p) => p.chart === 'otel-collector')?.values).toMatchObject({
+      image: { repository: 'mirror/otelcol' },
+      serviceGraphs: { enabled: true },
+    });
+    // Charts without defaults are untouched.
+    expect(plans.find((p) => p.chart === 'nats')).toEqual(
+      planComponents(demo(), servicesValues).find((p) => p.chart === 'nats'),
+    );
   });
 });
