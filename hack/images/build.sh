@@ -25,9 +25,15 @@ source "$(dirname "$0")/lib.sh"
 
 require_docker
 pick_builder
+mkdir -p "$cache/ctx" "$cache/go" "$cache/logs"
+# One build at a time per cache (build contexts and logs live there); a second `make images` waits.
+exec 9>"$cache/build.lock"
+if ! flock -n 9; then
+  log "another hack/images/build.sh is running; waiting for it"
+  flock 9
+fi
 ca_secret
 trap ca_secret_cleanup EXIT
-mkdir -p "$cache/ctx" "$cache/go"
 
 OFFLINE=0   # set when an official base image could not be pulled
 SUMMARY=()  # "name<TAB>ref<TAB>what<TAB>seconds"
@@ -221,6 +227,9 @@ build_project() {
 
 # --- third-party images -------------------------------------------------------------------------------------------
 
+# A hard link where the cache and the context share a file system (no copy of 100 MB binaries on every run).
+link_or_copy() { ln -f "$(readlink -f "$1")" "$2" 2>/dev/null || cp -L "$1" "$2"; }
+
 # A static Go binary of a module's package at a version, built on this host (its Go caches and CA) into the cache.
 go_binary() {
   local pkg=$1 version=$2 name=$3 ldflags=${4:-} dir
@@ -247,18 +256,18 @@ build_third_party() {
   rm -rf "$ctx" && mkdir -p "$ctx"
   cp -a "$images_dir/$name/." "$ctx/"
   case $name in
-    nats) cp "$(go_binary github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION" nats-server)" "$ctx/nats-server" ;;
-    nats-box) cp "$(go_binary github.com/nats-io/natscli/nats "$NATSCLI_VERSION" nats "-X main.version=$NATSCLI_VERSION")" "$ctx/nats" ;;
+    nats) link_or_copy "$(go_binary github.com/nats-io/nats-server/v2 "$NATS_SERVER_VERSION" nats-server)" "$ctx/nats-server" ;;
+    nats-box) link_or_copy "$(go_binary github.com/nats-io/natscli/nats "$NATSCLI_VERSION" nats "-X main.version=$NATSCLI_VERSION")" "$ctx/nats" ;;
     prometheus)
       local stamp=github.com/prometheus/common/version
       local ldflags="-X $stamp.Version=${PROMETHEUS_VERSION#v} -X $stamp.Revision=$PROMETHEUS_MODULE_VERSION -X $stamp.Branch=HEAD"
-      cp "$(go_binary github.com/prometheus/prometheus/cmd/prometheus "$PROMETHEUS_MODULE_VERSION" prometheus "$ldflags")" "$ctx/"
-      cp "$(go_binary github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_MODULE_VERSION" promtool "$ldflags")" "$ctx/"
+      link_or_copy "$(go_binary github.com/prometheus/prometheus/cmd/prometheus "$PROMETHEUS_MODULE_VERSION" prometheus "$ldflags")" "$ctx/prometheus"
+      link_or_copy "$(go_binary github.com/prometheus/prometheus/cmd/promtool "$PROMETHEUS_MODULE_VERSION" promtool "$ldflags")" "$ctx/promtool"
       ;;
     otelcol | jaeger)
       # bin/otelcol and bin/jaeger: hack/tools/otelcol (cached; a warm run only re-links them).
       [[ -x $root/bin/$name ]] || "$root/hack/tools/build.sh" otelcol
-      cp -L "$root/bin/$name" "$ctx/$name"
+      link_or_copy "$root/bin/$name" "$ctx/$name"
       ;;
   esac
   ensure_base "$BASE_REF"
