@@ -15,6 +15,9 @@ NPM := npm
 
 # Tools built from Go modules under hack/tools/ (see docs/development.md).
 TOOLS := kubernetes etcd kwok helm helm-unittest chart-testing otelcol tilt
+# The offline kind cluster's: kind itself, and what goes into its node image besides kubernetes and etcd
+# (hack/kind/node-image.sh; pause is our own program).
+KIND_TOOLS := kind coredns crictl pause kube-network-policies local-path-provisioner
 
 # Images: the names the charts (demo-services, obsdemo-operator) default to.
 IMAGE_REGISTRY ?= ghcr.io/obsdemo
@@ -22,7 +25,7 @@ VERSION ?= $(shell sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' chart
 IMAGES := operator:operator/Dockerfile $(foreach s,catalog processor invoices gateway loadgen,$(s):services/$(s)/Dockerfile)
 
 # The test tiers that exist today; `make test` runs all of them.
-TEST_TIERS := test-unit test-integration test-charts test-e2e
+TEST_TIERS := test-unit test-integration test-charts test-e2e test-kind
 
 ##@ General
 
@@ -49,8 +52,12 @@ node_modules: package-lock.json package.json $(wildcard */package.json */*/packa
 	@touch node_modules
 
 .PHONY: tools
-tools: ## Build the pinned Kubernetes, etcd, kwok, helm, helm-unittest and ct binaries from Go modules (cached).
-	@hack/tools/build.sh $(TOOLS)
+tools: ## Build every pinned tool from its Go module (cached): Kubernetes, etcd, kwok, helm, ..., and the kind tools.
+	@hack/tools/build.sh $(TOOLS) $(KIND_TOOLS)
+
+.PHONY: kind-tools
+kind-tools: ## Build only what the kind cluster needs: kubernetes, etcd, kind, coredns, crictl, pause, ... (cached).
+	@hack/tools/build.sh kubernetes etcd $(KIND_TOOLS)
 
 .PHONY: build
 build: node_modules ## Compile every workspace (tsc -b).
@@ -113,6 +120,11 @@ test-e2e: node_modules tools build ## The embedded demo end to end: service grap
 	@mkdir -p .tmp/test-results
 	$(NPM) run --silent test:e2e
 
+.PHONY: test-kind
+test-kind: node_modules tools build ## Real pods on an offline kind cluster of its own: the operator from install.yaml.
+	@mkdir -p .tmp/test-results
+	hack/kind/test-kind.sh
+
 .PHONY: bench
 bench: tools build ## Run the benchmarks and write docs/benchmarks.md (about 15 minutes; not part of make test).
 	hack/bench.sh
@@ -127,38 +139,90 @@ cluster-up: tools build ## Start the local control plane (etcd, apiserver, contr
 cluster-down: ## Stop the local control plane started by cluster-up.
 	@node packages/testenv/dist/cli.js down
 
+.PHONY: docker-up
+docker-up: ## Start a container engine: yours if it answers, else the project's own daemon (root); prints DOCKER_HOST.
+	@hack/container/dockerd.sh up
+
+.PHONY: docker-down
+docker-down: ## Stop the project's own Docker daemon (its kind nodes stop with it; make kind-up starts them again).
+	@hack/container/dockerd.sh down
+
+.PHONY: kind-image
+kind-image: kind-tools ## Build the offline kind node image (Kubernetes v1.36.3; cached by the hash of its inputs).
+	@hack/kind/node-image.sh
+
 .PHONY: kind-up
-kind-up: ## Create a kind cluster with a local registry (needs a Docker engine).
+kind-up: kind-tools ## Create (or restart) the one-node kind cluster `obsdemo` offline, on the node image above.
 	@hack/kind/kind-up.sh
 
+.PHONY: kind-smoke
+kind-smoke: ## Check the kind cluster from pods: node Ready, DNS, a volume, a Service, a NetworkPolicy.
+	@hack/kind/cluster-smoke.sh
+
 .PHONY: kind-down
-kind-down: ## Delete the kind cluster.
+kind-down: ## Delete the kind cluster (the engine keeps running; make docker-down stops the own one).
 	@hack/kind/kind-down.sh
 
 ##@ Demo
 
 .PHONY: demo
-demo: deps tools build ## Run the whole demo: on kind where Docker works, else embedded on this machine.
-	@if docker info >/dev/null 2>&1 && command -v kind >/dev/null 2>&1; then \
-	  bash hack/kind/demo.sh; \
-	else \
-	  echo "No Docker engine (or no kind) here: running the embedded demo (local control plane + processes)."; \
-	  node packages/testenv/dist/cli.js demo; \
-	fi
+# DEMO=kind: real pods on the offline kind cluster (needs a container engine: yours, or the project's own daemon,
+# which needs root and Debian's docker.io). DEMO=embedded: the local control plane with the data plane as
+# processes (no containers at all). DEMO=auto (default) takes kind wherever a container engine can be had.
+DEMO ?= auto
+
+.PHONY: demo
+demo: deps tools build ## Run the whole demo: on kind where a container engine can run (DEMO=kind|embedded forces one).
+	@mode=$(DEMO); \
+	if [[ $$mode == auto ]]; then \
+	  if hack/container/dockerd.sh up >/dev/null; then mode=kind; else mode=embedded; \
+	    echo "No container engine here (see the line above): running the embedded demo (make demo DEMO=embedded)."; fi; \
+	fi; \
+	case $$mode in \
+	  kind) hack/kind/demo.sh ;; \
+	  embedded) node packages/testenv/dist/cli.js demo ;; \
+	  *) echo "make demo: DEMO must be auto, kind or embedded, not '$$mode'" >&2; exit 2 ;; \
+	esac
 
 .PHONY: demo-down
-demo-down: ## Stop the embedded demo (from another terminal; Ctrl-C does the same). On kind: make kind-down.
-	node packages/testenv/dist/cli.js demo-down
+demo-down: ## Stop the demo: delete the kind cluster (and the own Docker daemon), or stop the embedded demo.
+	@if [[ -x bin/kind ]] && DOCKER_HOST=$$(hack/container/dockerd.sh env | sed 's/^export DOCKER_HOST=//') bin/kind get clusters 2>/dev/null | grep -qx obsdemo; then \
+	  hack/kind/kind-down.sh && hack/container/dockerd.sh down; \
+	else \
+	  node packages/testenv/dist/cli.js demo-down; \
+	fi
 
 ##@ Deployment
 
+# Images: hack/images/build.sh (docs/development.md, "Images offline"). It builds with BuildKit, offline where no
+# registry answers (stand-ins for the official base images; third-party images from Debian packages and Go modules),
+# and skips an image whose inputs hash (its label dev.obsdemo.inputs-hash) is unchanged.
+IMAGES_ENV = IMAGE_REGISTRY="$(IMAGE_REGISTRY)" VERSION="$(VERSION)" OBSDEMO_IMAGES="$(IMAGES)"
+
 .PHONY: images
-images: ## Build the operator and service images (needs a Docker engine).
-	@docker info >/dev/null 2>&1 || { echo "make images: no Docker engine answers here (docker info failed); build the images where Docker runs" >&2; exit 1; }
-	@for spec in $(IMAGES); do \
-	  echo "docker build -f $${spec#*:} -t $(IMAGE_REGISTRY)/$${spec%%:*}:$(VERSION) ."; \
-	  docker build -f "$${spec#*:}" -t "$(IMAGE_REGISTRY)/$${spec%%:*}:$(VERSION)" . ; \
-	done
+images: ## Build the images (ONLY="catalog postgres" for some; IMAGES_FORCE=1 rebuilds; EXTRA_CA_FILE for a TLS proxy).
+	@$(IMAGES_ENV) hack/images/build.sh $(ONLY)
+
+.PHONY: images-list
+images-list: ## Print the references of every image `make images` builds, one a line.
+	@$(IMAGES_ENV) hack/images/list.sh
+
+.PHONY: images-kind-load
+images-kind-load: ## Load the built images into the kind cluster KIND_CLUSTER (default obsdemo).
+	@$(IMAGES_ENV) hack/images/kind-load.sh
+
+.PHONY: images-save
+images-save: ## Save the built images into one tarball, IMAGES_TAR (default .tmp/images.tar), for docker load elsewhere.
+	@$(IMAGES_ENV) hack/images/save.sh "$${IMAGES_TAR:-.tmp/images.tar}"
+
+.PHONY: images-check
+images-check: ## Start every built image as the charts run it (read-only root, uid, no capabilities); catalog end to end.
+	@$(IMAGES_ENV) hack/images/check.sh
+
+# Read by hack/images/lib.sh when a script runs on its own.
+.PHONY: images-spec
+images-spec:
+	@echo "$(IMAGES)"
 
 .PHONY: install
 install: ## Install the CRDs into the current cluster (kubectl apply --server-side).

@@ -1,5 +1,5 @@
-// Three projects: `unit` (pure logic, no external processes), `integration` (real control plane, Postgres,
-// NATS and service processes) and `e2e` (the embedded demo). The integration project's global setup starts one
+// Four projects: `unit` (pure logic, no external processes), `integration` (real control plane, Postgres,
+// NATS and service processes), `e2e` (the embedded demo) and `kind` (real pods on a kind cluster). The integration project's global setup starts one
 // control plane per run; it is loaded from packages/testenv/dist, so `npm run build` (done by
 // `make test-integration`) must come first. The e2e project runs the built operator and services likewise.
 const roots = ['<rootDir>/packages', '<rootDir>/operator', '<rootDir>/services'];
@@ -36,6 +36,13 @@ export default {
       ...common,
       displayName: 'e2e',
       testMatch: ['**/test/e2e/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/packages/testenv/test/setup/integration-timeout.ts'],
+    },
+    // Real pods on the offline kind cluster (make test-kind brings up the cluster and loads the images first).
+    {
+      ...common,
+      displayName: 'kind',
+      testMatch: ['**/test/kind/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/packages/testenv/test/setup/integration-timeout.ts'],
     },
   ],

@@ -1,68 +1,110 @@
 #!/usr/bin/env bash
-# The Docker path of `make demo`: the kind cluster with its local registry, the images `make images` builds pushed
-# there, the CRD and the operator (manifests/install.yaml), the minimal sample in namespace `demo`, and
-# port-forwards to the gateway, Grafana, Prometheus and Tempo until Ctrl-C.
+# The kind path of `make demo`: real pods on a kind cluster, offline where no registry answers.
+#   1. the cluster (hack/kind/kind-up.sh: the user's Docker, else the project's own daemon; the node image);
+#   2. the images (`make images`, cached by content) copied into the node (`make images-kind-load`);
+#   3. the CRD and the operator from manifests/install.yaml; offline (the third-party images were built here), the
+#      operator gets charts/obsdemo-operator/ci/offline.yaml's componentDefaults, which point every chart at them;
+#   4. a sample ObservabilityDemo in namespace `demo` (PodSecurity restricted): manifests/samples/minimal.yaml
+#      (Tempo) online, manifests/samples/jaeger.yaml offline with Grafana off (Tempo and Grafana are AGPL: the
+#      project builds neither, so offline there are no images for them);
+#   5. waits until the operator reports Ready (every pod Ready for real) and TelemetryVerified (the service-graph
+#      edges in Prometheus), then port-forwards to 127.0.0.1 and prints the URLs until Ctrl-C.
+# `make demo-down` deletes the cluster (and stops the project's own Docker daemon if it started one).
+# Environment: DEMO_SAMPLE=<file> applies another sample; OPERATOR_REPLICAS=2 runs the operator highly available
+# (leader election is on in install.yaml); DEMO_NO_WAIT=1 returns after printing instead of keeping the
+# port-forwards (for scripts).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
+KIND_SCRIPT=demo.sh
 # shellcheck source=hack/kind/lib.sh
-source "$here/lib.sh"
-require_docker_and_kind "make demo"
-command -v kubectl >/dev/null 2>&1 || { echo "make demo: kubectl is not on PATH (make tools builds bin/kubectl)" >&2; exit 1; }
-
+source "$(dirname "$0")/lib.sh"
+require_tools kind kubectl helm
+ensure_engine
+start=$SECONDS
 namespace=demo
 name=shop
-registry="localhost:$REGISTRY_PORT/obsdemo"
-# The tag `make images` uses: the operator chart's appVersion.
-version=$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}/\1/p' "$root/charts/obsdemo-operator/Chart.yaml")
-kubectl=(kubectl --context "$KIND_CONTEXT")
+kubeconfig="$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig"
+k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
 
-"$here/kind-up.sh"
-
-# The same Dockerfiles, names and tag as `make images`, under the local registry instead of ghcr.io.
-make -C "$root" --no-print-directory images IMAGE_REGISTRY="$registry" VERSION="$version"
-for image in operator catalog processor invoices gateway loadgen; do
-  docker push --quiet "$registry/$image:$version"
-done
-
-"${kubectl[@]}" apply --server-side -f "$root/crds/"
-"${kubectl[@]}" wait --for=condition=Established crd/observabilitydemos.obsdemo.dev --timeout=60s
-released="image: \"ghcr.io/obsdemo/operator:$version\""
-grep -qF "$released" "$root/manifests/install.yaml" || {
-  echo "make demo: manifests/install.yaml has no line '$released' to point at the local registry (make manifests?)" >&2
-  exit 1
+# COMPONENT_DEFAULTS as the operator chart sets it with the offline overlay: one source for both install paths.
+offline_component_defaults() {
+  helm template obsdemo-operator "$KIND_ROOT/charts/obsdemo-operator" -f "$KIND_ROOT/charts/obsdemo-operator/ci/offline.yaml" \
+    --show-only templates/deployment.yaml |
+    k create --dry-run=client -f - -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="COMPONENT_DEFAULTS")].value}'
 }
-sed "s#$released#image: \"$registry/operator:$version\"#" "$root/manifests/install.yaml" |
-  "${kubectl[@]}" apply --server-side -f -
-"${kubectl[@]}" -n obsdemo-system rollout status deployment/obsdemo-operator --timeout=300s
 
-"${kubectl[@]}" create namespace "$namespace" --dry-run=client -o yaml | "${kubectl[@]}" apply -f -
-"${kubectl[@]}" label --overwrite namespace "$namespace" pod-security.kubernetes.io/enforce=restricted
-# The minimal sample, with each service's image from the local registry (spec.services.<name>.image).
-images=$(for s in catalog processor invoices gateway loadgen; do
-  printf '"%s":{"image":{"repository":"%s/%s","tag":"%s"}},' "$s" "$registry" "$s" "$version"
-done)
-kubectl patch --local -o yaml --type merge -f "$root/manifests/samples/minimal.yaml" \
-  -p "{\"spec\":{\"profile\":\"small\",\"services\":{${images%,}}}}" |
-  "${kubectl[@]}" apply -n "$namespace" -f -
-"${kubectl[@]}" -n "$namespace" wait --for=condition=Ready "observabilitydemo/$name" --timeout=900s
-"${kubectl[@]}" -n "$namespace" get "observabilitydemo/$name"
+"$KIND_DIR/kind-up.sh" >/dev/null
+log "building the images (cached by content) and loading them into the node"
+make -C "$KIND_ROOT" --no-print-directory images
+make -C "$KIND_ROOT" --no-print-directory images-kind-load
 
+offline=0
+[[ -n $("$KIND_ROOT/hack/images/list.sh" --third-party --present) ]] && offline=1
+
+log "installing the CRD and the operator (manifests/install.yaml)"
+k apply --server-side -f "$KIND_ROOT/crds/" >/dev/null
+k wait --for=condition=Established crd/observabilitydemos.obsdemo.dev --timeout=60s >/dev/null
+k apply --server-side -f "$KIND_ROOT/manifests/install.yaml" >/dev/null
+if ((offline)); then
+  defaults=$(offline_component_defaults)
+  log "offline: the operator points every chart at the images built here (COMPONENT_DEFAULTS)"
+  k -n obsdemo-system set env deployment/obsdemo-operator "COMPONENT_DEFAULTS=$defaults" >/dev/null
+fi
+if [[ -n ${OPERATOR_REPLICAS:-} ]]; then
+  k -n obsdemo-system scale deployment/obsdemo-operator "--replicas=$OPERATOR_REPLICAS" >/dev/null
+fi
+k -n obsdemo-system rollout status deployment/obsdemo-operator --timeout=300s >/dev/null
+
+k create namespace "$namespace" --dry-run=client -o yaml | k apply -f - >/dev/null
+k label --overwrite namespace "$namespace" pod-security.kubernetes.io/enforce=restricted >/dev/null
+if [[ -n ${DEMO_SAMPLE:-} ]]; then
+  k apply -n "$namespace" -f "$DEMO_SAMPLE" >/dev/null
+elif ((offline)); then
+  k patch --local -o yaml --type merge -f "$KIND_ROOT/manifests/samples/jaeger.yaml" \
+    -p '{"spec":{"observability":{"grafana":{"enabled":false}}}}' | k apply -n "$namespace" -f - >/dev/null
+else
+  k apply -n "$namespace" -f "$KIND_ROOT/manifests/samples/minimal.yaml" >/dev/null
+fi
+log "waiting for ObservabilityDemo $namespace/$name to be Ready (every pod Ready)"
+k -n "$namespace" wait --for=condition=Ready "observabilitydemo/$name" --timeout=900s >/dev/null ||
+  die "not Ready after 15 minutes: kubectl --kubeconfig $kubeconfig -n $namespace describe od $name"
+log "waiting for TelemetryVerified (the service-graph edges in the demo's Prometheus)"
+k -n "$namespace" wait --for=condition=TelemetryVerified "observabilitydemo/$name" --timeout=600s >/dev/null ||
+  log "TelemetryVerified is not True yet: kubectl --kubeconfig $kubeconfig -n $namespace get od $name -o yaml"
+k -n "$namespace" get "observabilitydemo/$name" -o wide
+
+# Port-forwards to the Services that exist (the backend and Grafana follow the sample).
+forwards=(gateway:8080 prometheus:9090)
+for optional in jaeger:16686 tempo:3200 grafana:3000; do
+  k -n "$namespace" get service "$name-${optional%:*}" >/dev/null 2>&1 && forwards+=("$optional")
+done
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-for forward in gateway:8080 grafana:3000 prometheus:9090 tempo:3200; do
+for forward in "${forwards[@]}"; do
   port=${forward#*:}
-  KUBECTL_CONTEXT=$KIND_CONTEXT "$here/port-forward.sh" "$namespace" "$name-${forward%:*}" "$port:$port" \
+  KUBECONFIG=$kubeconfig "$KIND_DIR/port-forward.sh" "$namespace" "$name-${forward%:*}" "$port:$port" \
     >"${TMPDIR:-/tmp}/obsdemo-port-forward-${forward%:*}.log" 2>&1 &
   pids+=($!)
 done
+urls() {
+  local forward
+  for forward in "${forwards[@]}"; do
+    case ${forward%:*} in
+      gateway) echo "  gateway     http://127.0.0.1:8080/api/v1/catalog/products" ;;
+      prometheus) echo "  prometheus  http://127.0.0.1:9090   (service graph: traces_service_graph_request_total)" ;;
+      jaeger) echo "  traces      http://127.0.0.1:16686   (Jaeger UI and API: /api/v3/traces/<trace id>)" ;;
+      tempo) echo "  traces      http://127.0.0.1:3200   (Tempo API: /api/traces/<trace id>; search in Grafana)" ;;
+      grafana) echo "  grafana     http://127.0.0.1:3000   (admin password: kubectl -n $namespace get secret $name-grafana-admin -o jsonpath='{.data.password}' | base64 -d)" ;;
+    esac
+  done
+}
 cat <<TEXT
 
-The demo runs on kind (context $KIND_CONTEXT, namespace $namespace):
-  gateway     http://localhost:8080/api/v1/catalog/products
-  grafana     http://localhost:3000  (user and password: kubectl -n $namespace get secret $name-grafana-admin -o yaml)
-  prometheus  http://localhost:9090
-  tempo       http://localhost:3200/ready
-Ctrl-C stops the port-forwards; make kind-down deletes the cluster.
+The demo runs on kind ($((SECONDS - start)) s), namespace $namespace:
+  export DOCKER_HOST=$DOCKER_HOST
+  export KUBECONFIG=$kubeconfig
+$(urls)
+$(((offline)) && echo "  offline: Grafana and Tempo have no images here (AGPL; never built), nor the NATS exporter sidecar")
+Ctrl-C stops the port-forwards; make demo-down deletes the cluster.
 TEXT
+[[ ${DEMO_NO_WAIT:-} == 1 ]] && exit 0
 wait

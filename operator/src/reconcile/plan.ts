@@ -172,7 +172,7 @@ export function planComponents(
       values: {
         ...common('nats'),
         networkPolicy: networkPolicy.nats,
-        persistence: { enabled: js.storage === 'file', size: String(js.size) },
+        persistence: { enabled: js.storage === 'file', size: String(js.size), whenDeleted: 'Delete' },
       },
     });
   }
@@ -185,7 +185,12 @@ export function planComponents(
         networkPolicy: networkPolicy.postgres,
         auth: { existingSecret: secrets.postgres },
         databases: DATABASE_USERS.map((u) => ({ name: u, user: u })),
-        persistence: { enabled: true, size: String(spec.database.postgres.storage) },
+        persistence: {
+          enabled: true,
+          size: String(spec.database.postgres.storage),
+          // Deleting the demo deletes its StatefulSet (owner reference); the claim follows unless it is retained.
+          whenDeleted: spec.database.postgres.retainOnDelete ? 'Retain' : 'Delete',
+        },
       },
     });
   }
@@ -198,6 +203,7 @@ export function planComponents(
         ...common('prometheus'),
         networkPolicy: networkPolicy.prometheus,
         retention: { time: obs.prometheus.retention },
+        persistence: { whenDeleted: 'Delete' },
         alerts: { for: obs.prometheus.alertsFor },
       },
     });
@@ -221,7 +227,11 @@ export function planComponents(
     plans.push({
       component: backend,
       chart: backend,
-      values: { ...common(backend), networkPolicy: networkPolicy[backend] },
+      values: {
+        ...common(backend),
+        networkPolicy: networkPolicy[backend],
+        ...(backend === 'tempo' ? { persistence: { whenDeleted: 'Delete' } } : {}),
+      },
     });
   }
   if (obs.grafana.enabled) {

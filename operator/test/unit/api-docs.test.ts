@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { COMPONENT_CHARTS } from '../../src/reconcile/plan.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -51,5 +52,13 @@ describe('image names', () => {
     expect(tiltfile).toContain("image_build('operator', 'operator'");
     expect(tiltfile).toContain("image_build(service, 'services/' + service)");
     expect(tiltfile).toContain("IMAGE_REGISTRY + '/' + name,");
+  });
+});
+
+describe('the operator image', () => {
+  it('carries every chart the operator renders a demo from', () => {
+    const dockerfile = readFileSync(`${root}operator/Dockerfile`, 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY charts\/(\S+) charts\/\1$/gm)].map((m) => m[1]);
+    expect([...copied].sort()).toEqual([...COMPONENT_CHARTS].sort());
   });
 });

@@ -204,3 +204,28 @@ describe('withComponentDefaults', () => {
     );
   });
 });
+
+describe('volume claims when the demo is deleted', () => {
+  const whenDeleted = (plans: ReturnType<typeof planComponents>) =>
+    Object.fromEntries(
+      plans
+        .filter(
+          (p) => (p.values.persistence as { whenDeleted?: string } | undefined)?.whenDeleted !== undefined,
+        )
+        .map((p) => [p.chart, (p.values.persistence as { whenDeleted: string }).whenDeleted]),
+    );
+
+  it('deletes every claim of the demo with it by default', () => {
+    expect(whenDeleted(planComponents(demo(), servicesValues))).toEqual({
+      nats: 'Delete',
+      postgres: 'Delete',
+      prometheus: 'Delete',
+      tempo: 'Delete',
+    });
+  });
+
+  it("keeps Postgres's claim with database.postgres.retainOnDelete", () => {
+    const d = demo({ postgres: { retainOnDelete: true } });
+    expect(whenDeleted(planComponents(d, servicesValues)).postgres).toBe('Retain');
+  });
+});

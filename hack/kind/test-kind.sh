@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# `make test-kind`, the kind tier of `make test`: the product's real paths on real pods.
+#   1. a kind cluster of its own (KIND_CLUSTER, default obsdemo-test, so a developer's `make kind-up` cluster is
+#      left alone), offline, on the user's Docker or the project's own daemon (hack/kind/kind-up.sh);
+#   2. the cluster checked from pods (hack/kind/cluster-smoke.sh: DNS, a volume, a Service, a NetworkPolicy);
+#   3. the jest `kind` project: the operator installed from manifests/install.yaml with the images `make images`
+#      built, a sample ObservabilityDemo reconciled on real pods (operator/test/kind/).
+# It always cleans up, also when a step fails: the cluster's logs go to .tmp/kind-logs (kind export logs), the
+# cluster is deleted, and the project's own Docker daemon is stopped if this run started it.
+set -euo pipefail
+KIND_SCRIPT=test-kind.sh
+export KIND_CLUSTER=${KIND_CLUSTER:-obsdemo-test}
+# shellcheck source=hack/kind/lib.sh
+source "$(dirname "$0")/lib.sh"
+require_tools kind kubectl helm
+results="$KIND_ROOT/.tmp/test-results"
+logs="$KIND_ROOT/.tmp/kind-logs"
+mkdir -p "$results"
+engine_before=$("$KIND_ROOT/hack/container/dockerd.sh" env)
+ensure_engine
+
+cleanup() {
+  local status=$?
+  if cluster_exists; then
+    rm -rf "$logs"
+    if kind export logs --name "$KIND_CLUSTER" "$logs" >/dev/null 2>&1; then
+      log "the cluster's logs (kubelet, containerd, every pod): $logs"
+    fi
+    kind delete cluster --name "$KIND_CLUSTER" >/dev/null 2>&1 || log "could not delete kind cluster $KIND_CLUSTER"
+  fi
+  [[ -n $engine_before ]] || "$KIND_ROOT/hack/container/dockerd.sh" down
+  exit "$status"
+}
+trap cleanup EXIT
+
+# A cluster left by an interrupted run would carry its state into this one.
+if cluster_exists; then
+  log "deleting the kind cluster $KIND_CLUSTER left by an earlier run"
+  kind delete cluster --name "$KIND_CLUSTER" >/dev/null
+fi
+start=$SECONDS
+"$KIND_DIR/kind-up.sh" >/dev/null
+log "cluster up in $((SECONDS - start)) s"
+
+# The cluster check counts as one test per checked property in the tier's summary.
+smoke_out=$(mktemp)
+smoke_status=0
+"$KIND_DIR/cluster-smoke.sh" | tee "$smoke_out" || smoke_status=$?
+passed=$(grep -c '^ok ' "$smoke_out" || true)
+failed=$((smoke_status == 0 ? 0 : 1))
+printf '{"numPassedTests": %d, "numFailedTests": %d}\n' "$passed" "$failed" >"$results/kind-smoke.json"
+rm -f "$smoke_out"
+((smoke_status == 0)) || die "the cluster check failed: the operator tests would not tell anything"
+
+npm run --silent test:kind
+log "kind tier done in $((SECONDS - start)) s"
