@@ -3,6 +3,7 @@
 # else the project's own daemon, hack/container/dockerd.sh), the node image (hack/kind/node-image.sh, cached by
 # the hash of its inputs), `kind create cluster` with hack/kind/cluster.yaml, a kubeconfig, and how to use it.
 # No registry: images go into the node with hack/kind/load-images.sh (`kind load docker-image`).
+# OBSDEMO_KIND_NODE_IMAGE=<image> skips the offline build and uses that node image (e.g. kind's published one).
 # Idempotent: a running cluster is reused, a stopped one (its engine was stopped) is started again.
 set -euo pipefail
 KIND_SCRIPT=kind-up.sh
@@ -10,7 +11,8 @@ KIND_SCRIPT=kind-up.sh
 source "$(dirname "$0")/lib.sh"
 require_tools kind kubectl
 ensure_engine
-image=$("$KIND_DIR/node-image.sh")
+# OBSDEMO_KIND_NODE_IMAGE: a node image to use instead (kind's published kindest/node where a registry answers).
+image=${OBSDEMO_KIND_NODE_IMAGE:-$("$KIND_DIR/node-image.sh")}
 kubeconfig="$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig"
 start=$SECONDS
 

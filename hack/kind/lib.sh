@@ -25,11 +25,12 @@ ensure_engine() {
   command -v docker >/dev/null || die "the docker CLI is not installed: run 'make deps' as root (Debian package docker.io)"
 }
 
-# require_tools TOOL...: fails in one line when a tool `make kind-tools` (or `make tools`) builds is missing.
+# require_tools TOOL...: fails in one line when a tool `make kind-tools` builds into bin/ is missing (one on PATH,
+# such as a kind a CI action installed, does too).
 require_tools() {
   local tool
   for tool in "$@"; do
-    [[ -x $KIND_ROOT/bin/$tool ]] || die "bin/$tool is missing: run 'make kind-tools' (kubeadm, kubelet and the control plane: 'make tools')"
+    command -v "$tool" >/dev/null || die "$tool is missing: run 'make kind-tools' (it builds bin/$tool)"
   done
 }
 
@@ -40,7 +41,9 @@ require_docker_and_kind() {
 }
 
 cluster_exists() {
-  kind get clusters 2>/dev/null | grep -qx "$KIND_CLUSTER"
+  local clusters
+  clusters=$(kind get clusters 2>&1) || die "kind get clusters failed: $clusters"
+  grep -qx "$KIND_CLUSTER" <<<"$clusters"
 }
 
 # The node image name for the current inputs, as hack/kind/node-image.sh builds and prints it.

@@ -21,7 +21,9 @@ iptables_mode=${OBSDEMO_KIND_IPTABLES:-nft}
 node_binaries=(kubeadm kubelet kubectl crictl)
 image_binaries=(kube-apiserver kube-controller-manager kube-scheduler kube-proxy etcd etcdctl coredns pause
   kube-network-policies local-path-provisioner)
-require_tools "${node_binaries[@]}" "${image_binaries[@]}"
+for b in "${node_binaries[@]}" "${image_binaries[@]}"; do
+  [[ -x $KIND_ROOT/bin/$b ]] || die "bin/$b is missing: run 'make kind-tools'"
+done
 busybox=${OBSDEMO_BUSYBOX:-/bin/busybox}
 [[ -x $busybox && $(LC_ALL=C ldd "$busybox" 2>&1 || true) == *'not a dynamic executable'* ]] ||
   die "$busybox is not a static busybox: run 'make deps' as root (Debian package busybox-static)"
