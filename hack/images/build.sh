@@ -16,7 +16,9 @@
 # Each image is labelled dev.obsdemo.inputs-hash with the hash of everything it is built from (context files,
 # Dockerfile, base image ids, binaries, versions); a build whose hash matches the existing image's is skipped.
 #
-# Environment: IMAGES_FORCE=1 rebuilds even when the hash is unchanged; IMAGES_PULL=0 never tries to pull a base;
+# Environment: IMAGES_FORCE=1 rebuilds the images asked for even when the hash is unchanged (IMAGES_NO_CACHE=1:
+# without BuildKit's layer cache too; a stand-in base is rebuilt only when its own inputs change, or after
+# `docker rmi` of it); IMAGES_PULL=0 never tries to pull a base;
 # IMAGES_THIRD_PARTY=1|0 builds the third-party images always|never (default: auto, as above); EXTRA_CA_FILE=<pem>
 # adds a CA to the bundle the builds trust (CA_BUNDLE replaces the host's); DOCKER_CLI picks the docker CLI.
 set -euo pipefail
@@ -157,8 +159,9 @@ ensure_base() {
     return 0
   fi
   if [[ -n $recipe ]]; then
+    # IMAGES_FORCE is about the images asked for: a rebuilt stand-in would change the hash of every image on it.
     hash=$(standin_hash "$recipe")
-    if [[ ${IMAGES_FORCE:-0} != 1 && $(image_label_hash "$ref") == "$hash" ]]; then
+    if [[ $(image_label_hash "$ref") == "$hash" ]]; then
       OFFLINE=1
       BASE_DONE[$ref]=1
       return 0

@@ -93,7 +93,7 @@ pick_builder() {
       return 0
     fi
   done
-  die "no docker CLI here can run a BuildKit build: install the buildx plugin (Debian: docker-buildx) or set DOCKER_CLI to a docker CLI older than 23"
+  die "no docker CLI here can run a BuildKit build: install the buildx plugin (docker-buildx-plugin, or Debian's docker-buildx from trixie on) or set DOCKER_CLI to a docker CLI older than 23"
 }
 
 # The engine: $DOCKER_HOST, else the one hack/container/dockerd.sh reports running (the project's own daemon).
@@ -150,7 +150,9 @@ build_image() {
   pick_builder
   mkdir -p "$cache/logs"
   local logfile="$cache/logs/$name.log"
-  if ! "${BUILD[@]}" --progress plain --network host "${SECRET_ARGS[@]}" --label "$HASH_LABEL=$hash" \
+  local no_cache=()
+  [[ ${IMAGES_NO_CACHE:-0} != 1 ]] || no_cache=(--no-cache)
+  if ! "${BUILD[@]}" --progress plain --network host "${no_cache[@]}" "${SECRET_ARGS[@]}" --label "$HASH_LABEL=$hash" \
     -t "$ref" -f "$dockerfile" "$@" "$context" >"$logfile" 2>&1; then
     tail -n 25 "$logfile" >&2
     die "building $ref failed (whole log: $logfile)"

@@ -9,7 +9,7 @@
 #
 # The tarball is kept under ~/.cache/obsdemo/images/rootfs/, keyed by the hash of this script, the suite, the mirror
 # and the architecture. Debian's mirror is plain HTTP (signed by the archive keys), so this needs no CA.
-# IMAGES_FORCE=1 rebuilds it. DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR point at other mirrors.
+# ROOTFS_FORCE=1 rebuilds it. DEBIAN_MIRROR and DEBIAN_SECURITY_MIRROR point at other mirrors.
 set -euo pipefail
 # shellcheck source=hack/images/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -18,13 +18,14 @@ suite=bookworm
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security_mirror=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
-key=$({ sha256sum <"$0"; echo "$suite $mirror $security_mirror $arch"; } | lines_hash)
+# The script without its comments: a comment edit does not rebuild every image.
+key=$({ grep -v '^[[:space:]]*#' "$0" | sha256sum; echo "$suite $mirror $security_mirror $arch"; } | lines_hash)
 [[ ${1:-} == --key ]] && { echo "$key"; exit 0; }
 dir="$cache/rootfs"
 tarball="$dir/$suite-minbase-${key:0:16}.tar"
 mkdir -p "$dir"
 
-if [[ ! -f $tarball || ${IMAGES_FORCE:-0} == 1 ]]; then
+if [[ ! -f $tarball || ${ROOTFS_FORCE:-0} == 1 ]]; then
   [[ $(id -u) -eq 0 ]] || die "debootstrap needs root (the rootfs $tarball is not built yet)"
   command -v debootstrap >/dev/null || die "debootstrap is not installed: run 'make deps' as root (Debian package debootstrap)"
   tmp=$(mktemp -d "$dir/.tmp.XXXXXX")
@@ -92,7 +93,7 @@ if [[ -n $(image_id "$BASE_REF") && -z $(image_label "$BASE_REF" "$STANDIN_LABEL
   log "$BASE_REF is the official image here: not replacing it with the stand-in"
   exit 0
 fi
-if [[ $(image_label_hash "$BASE_REF") == "$key" && ${IMAGES_FORCE:-0} != 1 ]]; then
+if [[ $(image_label_hash "$BASE_REF") == "$key" && ${ROOTFS_FORCE:-0} != 1 ]]; then
   exit 0
 fi
 docker import \
