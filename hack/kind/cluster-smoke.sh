@@ -145,8 +145,8 @@ for _ in $(seq 1 40); do
   seen=$(printf '%s\n%s\n' "$seen" "$name" | sed '/^$/d' | sort -u)
   [[ $seen == "$expected" ]] && break
 done
-[[ $seen == "$expected" ]] || fail "the Service reached $(echo "$seen" | wc -w) of 2 pods ($(echo $seen))"
-ok "Service web ($cluster_ip) reached both pods: $(echo $seen)"
+[[ $seen == "$expected" ]] || fail "the Service reached $(wc -w <<<"$seen") of 2 pods (${seen//$'\n'/ })"
+ok "Service web ($cluster_ip) reached both pods: ${seen//$'\n'/ }"
 
 # 5. NetworkPolicy, when the agent could install its nftables table on the node.
 node=$(kind get nodes --name "$KIND_CLUSTER" | head -n 1)

@@ -4,9 +4,11 @@ KIND_CLUSTER=${KIND_CLUSTER:-obsdemo}
 # shellcheck disable=SC2034 # read by the scripts that source this file
 KIND_CONTEXT="kind-$KIND_CLUSTER"
 # The Kubernetes version of the node image; kubeadm, kubelet and the control plane come from hack/tools/kubernetes.
+# shellcheck disable=SC2034 # this and KIND_CACHE are read by the scripts that source this file
 KIND_K8S_VERSION=v1.36.3
 KIND_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KIND_ROOT=$(cd "$KIND_DIR/../.." && pwd)
+# shellcheck disable=SC2034
 KIND_CACHE=${OBSDEMO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/obsdemo}/kind
 # The tools `make kind-tools` builds are linked into bin/.
 export PATH="$KIND_ROOT/bin:$PATH"
