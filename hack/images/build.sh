@@ -36,6 +36,7 @@ if ! flock -n 9; then
 fi
 ca_secret
 trap ca_secret_cleanup EXIT
+trap 'exit 130' INT TERM
 
 OFFLINE=0   # set when an official base image could not be pulled
 SUMMARY=()  # "name<TAB>ref<TAB>what<TAB>seconds"
