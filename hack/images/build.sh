@@ -50,7 +50,7 @@ stage_tree() {
   shift
   rm -rf "$ctx" && mkdir -p "$ctx"
   (cd "$root" && git ls-files -z --cached --others --exclude-standard -- "$@") |
-    (cd "$root" && while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done) |
+    (cd "$root" && while IFS= read -r -d '' f; do if [[ -e $f ]]; then printf '%s\0' "$f"; fi; done) |
     grep -zvE '(^|/)(node_modules|test|coverage)/|\.tsbuildinfo$|(^|/)README\.md$' |
     tar -C "$root" --null -T - -cf - | tar -C "$ctx" -xf -
 }
