@@ -25,6 +25,17 @@ name=shop
 kubeconfig="$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig"
 k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
 
+# wait_condition OBJECT CONDITION SECONDS [kubectl args]: kubectl wait, retried, because it fails at once instead of
+# waiting while an object is new and has no status.conditions yet.
+wait_condition() {
+  local object=$1 condition=$2 deadline=$((SECONDS + $3))
+  shift 3
+  until k wait "$@" --for="condition=$condition" "$object" --timeout=10s >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 2
+  done
+}
+
 # COMPONENT_DEFAULTS as the operator chart sets it with the offline overlay: one source for both install paths.
 offline_component_defaults() {
   helm template obsdemo-operator "$KIND_ROOT/charts/obsdemo-operator" -f "$KIND_ROOT/charts/obsdemo-operator/ci/offline.yaml" \
@@ -42,7 +53,7 @@ offline=0
 
 log "installing the CRD and the operator (manifests/install.yaml)"
 k apply --server-side -f "$KIND_ROOT/crds/" >/dev/null
-k wait --for=condition=Established crd/observabilitydemos.obsdemo.dev --timeout=60s >/dev/null
+wait_condition crd/observabilitydemos.obsdemo.dev Established 60 || die "the ObservabilityDemo CRD was not Established within a minute"
 k apply --server-side -f "$KIND_ROOT/manifests/install.yaml" >/dev/null
 if ((offline)); then
   defaults=$(offline_component_defaults)
@@ -65,10 +76,10 @@ else
   k apply -n "$namespace" -f "$KIND_ROOT/manifests/samples/minimal.yaml" >/dev/null
 fi
 log "waiting for ObservabilityDemo $namespace/$name to be Ready (every pod Ready)"
-k -n "$namespace" wait --for=condition=Ready "observabilitydemo/$name" --timeout=900s >/dev/null ||
+wait_condition "observabilitydemo/$name" Ready 900 -n "$namespace" ||
   die "not Ready after 15 minutes: kubectl --kubeconfig $kubeconfig -n $namespace describe od $name"
 log "waiting for TelemetryVerified (the service-graph edges in the demo's Prometheus)"
-k -n "$namespace" wait --for=condition=TelemetryVerified "observabilitydemo/$name" --timeout=600s >/dev/null ||
+wait_condition "observabilitydemo/$name" TelemetryVerified 600 -n "$namespace" ||
   log "TelemetryVerified is not True yet: kubectl --kubeconfig $kubeconfig -n $namespace get od $name -o yaml"
 k -n "$namespace" get "observabilitydemo/$name" -o wide
 

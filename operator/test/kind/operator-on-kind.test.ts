@@ -146,6 +146,25 @@ describe('the operator on a kind cluster, on real pods', () => {
       );
       expect(pods.length).toBeGreaterThanOrEqual(9);
       const notReady = pods.filter((p) => podReady(p)?.status !== 'True').map((p) => p.metadata.name);
+      // What deleting the demo will do with each volume claim (retainOnDelete is false in the sample).
+      const statefulSets = await getJson<{
+        items: {
+          metadata: { name: string };
+          spec: { persistentVolumeClaimRetentionPolicy?: { whenDeleted?: string } };
+        }[];
+      }>('statefulsets', '-n', NS);
+      expect(
+        Object.fromEntries(
+          statefulSets.items.map((s) => [
+            s.metadata.name,
+            s.spec.persistentVolumeClaimRetentionPolicy?.whenDeleted,
+          ]),
+        ),
+      ).toEqual({
+        [`${NAME}-nats`]: 'Delete',
+        [`${NAME}-postgres`]: 'Delete',
+        [`${NAME}-prometheus`]: 'Delete',
+      });
       expect(notReady).toEqual([]);
       // The kubelet's readiness (the probes against /ready and the components' own) came first.
       const readySince = Date.parse(readyCondition?.lastTransitionTime ?? '');
@@ -268,7 +287,7 @@ describe('the operator on a kind cluster, on real pods', () => {
         OPERATOR_NS,
         'obsdemo-operator',
       );
-      const leader = lease.spec.holderIdentity ?? '';
+      const leader = lease.spec.holderIdentity?.split('_')[0] ?? '';
       expect(leader).not.toBe('');
       await kubectl(
         'patch',
@@ -384,8 +403,14 @@ describe('the operator on a kind cluster, on real pods', () => {
         ),
       );
       expect(left.trim()).toBe('');
-      // The sample keeps the default retainOnDelete: false, so no claim of the demo stays either.
-      const claims = await kubectl('get', 'pvc', '-n', NS, '-o', 'name');
+      // The sample keeps the default retainOnDelete: false, so no claim of the demo stays either: the StatefulSets'
+      // claim retention policy deletes each claim once its StatefulSet is gone and its pod has stopped using it.
+      const claimsLeft = () => kubectl('get', 'pvc', '-n', NS, '-o', 'name');
+      const claims = await eventually(
+        'the demo’s volume claims deleted',
+        async () => ((await claimsLeft()).trim() === '' ? '' : undefined),
+        300_000,
+      ).catch(claimsLeft);
       expect(claims.trim()).toBe('');
     },
     STEP_TIMEOUT_MS,
