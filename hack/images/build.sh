@@ -281,32 +281,38 @@ build_third_party() {
 
 # --- main ---------------------------------------------------------------------------------------------------------
 
-selected=("$@")
-explicit=$((${#selected[@]} > 0))
-((explicit)) || selected=("${PROJECT_IMAGES[@]}")
-for name in "${selected[@]}"; do image_ref "$name" >/dev/null; done
+# All in one function, read whole before it runs: an edit of this file during a build cannot derail it.
+main() {
+  local selected explicit name third total_start line ref what secs
+  selected=("$@")
+  explicit=$((${#selected[@]} > 0))
+  ((explicit)) || selected=("${PROJECT_IMAGES[@]}")
+  for name in "${selected[@]}"; do image_ref "$name" >/dev/null; done
 
-total_start=$SECONDS
-for name in "${selected[@]}"; do
-  if [[ -n ${PROJECT_DOCKERFILE[$name]:-} ]]; then build_project "$name"; else build_third_party "$name"; fi
-done
+  total_start=$SECONDS
+  for name in "${selected[@]}"; do
+    if [[ -n ${PROJECT_DOCKERFILE[$name]:-} ]]; then build_project "$name"; else build_third_party "$name"; fi
+  done
 
-if ((!explicit)); then
-  third=${IMAGES_THIRD_PARTY:-auto}
-  if [[ $third == auto ]]; then
-    third=$OFFLINE
-    for name in "${THIRD_PARTY_IMAGES[@]}"; do [[ -n $(image_id "$(image_ref "$name")") ]] && third=1; done
+  if ((!explicit)); then
+    third=${IMAGES_THIRD_PARTY:-auto}
+    if [[ $third == auto ]]; then
+      third=$OFFLINE
+      for name in "${THIRD_PARTY_IMAGES[@]}"; do [[ -n $(image_id "$(image_ref "$name")") ]] && third=1; done
+    fi
+    if [[ $third == 1 ]]; then
+      for name in "${THIRD_PARTY_IMAGES[@]}"; do build_third_party "$name"; done
+    else
+      log "third-party images skipped: the official base images were found here, so the charts' upstream images should be pullable (IMAGES_THIRD_PARTY=1 builds them anyway)"
+    fi
   fi
-  if [[ $third == 1 ]]; then
-    for name in "${THIRD_PARTY_IMAGES[@]}"; do build_third_party "$name"; done
-  else
-    log "third-party images skipped: the official base images were found here, so the charts' upstream images should be pullable (IMAGES_THIRD_PARTY=1 builds them anyway)"
-  fi
-fi
 
-printf '%-26s %-44s %8s %7s  %s\n' IMAGE REFERENCE SIZE TIME RESULT >&2
-for line in "${SUMMARY[@]}"; do
-  IFS=$'\t' read -r name ref what secs <<<"$line"
-  printf '%-26s %-44s %5s MB %5s s  %s\n' "$name" "$ref" "$(image_size_mb "$ref")" "$secs" "$what" >&2
-done
-log "done in $((SECONDS - total_start)) s"
+  printf '%-26s %-44s %8s %7s  %s\n' IMAGE REFERENCE SIZE TIME RESULT >&2
+  for line in "${SUMMARY[@]}"; do
+    IFS=$'\t' read -r name ref what secs <<<"$line"
+    printf '%-26s %-44s %5s MB %5s s  %s\n' "$name" "$ref" "$(image_size_mb "$ref")" "$secs" "$what" >&2
+  done
+  log "done in $((SECONDS - total_start)) s"
+}
+
+main "$@"; exit
