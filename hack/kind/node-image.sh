@@ -29,6 +29,10 @@ busybox=${OBSDEMO_BUSYBOX:-/bin/busybox}
   die "$busybox is not a static busybox: run 'make deps' as root (Debian package busybox-static)"
 # build.sh keys the pause tool on go.mod, go.sum and tool.env only: a changed main.go must come with a new version.
 pause_source=$(sed -n 's/^PAUSE_SOURCE=//p' "$KIND_ROOT/hack/tools/pause/tool.env")
+# A file of the node's layout missing (e.g. ignored by git in a fresh clone) would build an image kind cannot start.
+for required in usr/local/bin/entrypoint kind/bin/kubelet-cgroups.sh kind/bin/undo-mounts.sh etc/containerd/config.toml; do
+  [[ -f "$KIND_DIR/node/$required" ]] || die "hack/kind/node/$required is missing: the node image would not start"
+done
 [[ $(sha256sum "$KIND_ROOT/hack/tools/pause/main.go" | cut -c1-16) == "$pause_source" ]] ||
   die "hack/tools/pause/main.go changed: set PAUSE_SOURCE (sha256, 16 chars) and a new PAUSE_VERSION in hack/tools/pause/tool.env"
 
