@@ -352,12 +352,28 @@ describe('the operator on a kind cluster, on real pods', () => {
         await Promise.all(Array.from({ length: CONCURRENCY }, (_, j) => place(i + j)));
       }
       expect(accepted.length).toBeGreaterThan(ORDERS / 2);
-      // Read back from invoices itself: the checks below are more requests than the gateway's rate limit allows.
+      // Read back from invoices itself: the checks below are more requests than the gateway's rate limit allows. A
+      // port-forward to a Service sticks to one pod, so first wait until the replacement is the only one left.
+      await kubectl('rollout', 'status', '-n', NS, `deployment/${NAME}-invoices`, '--timeout=300s');
+      await eventually(
+        'one invoices pod, the replacement',
+        async () => {
+          const pods = await getJson<{ items: Pod[] }>(
+            'pods',
+            '-n',
+            NS,
+            '-l',
+            'app.kubernetes.io/name=invoices',
+          );
+          return pods.items.length === 1 && podReady(pods.items[0]!)?.status === 'True' ? true : undefined;
+        },
+        300_000,
+      );
       const invoices = await portForward(`${NAME}-invoices`, 8002);
       forwards.push(invoices);
       const invoicesOf = async (orderId: number) => {
-        const res = await fetch(`${invoices.url}/invoices?orderId=${orderId}`);
-        if (!res.ok) return undefined;
+        const res = await fetch(`${invoices.url}/invoices?orderId=${orderId}`).catch(() => undefined);
+        if (res === undefined || !res.ok) return undefined;
         return ((await res.json()) as { items: { orderId: number }[] }).items.length;
       };
       const counts = await eventually(
