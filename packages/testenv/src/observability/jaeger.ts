@@ -1,20 +1,7 @@
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { defaultBinDir } from '../controlplane/control-plane.js';
-import { ManagedProcess, waitUntilReady } from '../process/managed-process.js';
-import { makeTempDir, removeTempDir } from '../dataplane/temp-dirs.js';
-import {
-  configMapEntry,
-  containerArgs,
-  renderChart,
-  replaceFlagValues,
-  type RenderedChart,
-} from './chart-config.js';
-import { localCollectorConfig } from './collector-config.js';
+import type { RenderedChart } from './chart-config.js';
+import { startCollectorProcess } from './collector-process.js';
 import { spansOf, type OtlpTracesJson, type TraceSpan } from './trace-json.js';
 
-const CONTAINER = 'jaeger';
-const CONFIG_KEY = 'config.yaml';
 /** Ports the chart's pod listens on (its defaults). */
 export const JAEGER_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, query: 16686, health: 13133 } as const;
 
@@ -52,57 +39,31 @@ export interface JaegerServer {
  * with the real helm: OTLP receivers, the chart's storage and the query API.
  */
 export async function startJaeger(options: JaegerOptions = {}): Promise<JaegerServer> {
-  const binary = options.binary ?? join(defaultBinDir(), 'jaeger');
-  if (!existsSync(binary))
-    throw new Error(`${binary} not found: run \`hack/tools/build.sh otelcol\` to build Jaeger`);
-  const rendered =
-    options.rendered ??
-    (await renderChart({
-      chart: 'jaeger',
-      values: options.chartValues ?? {},
-      templates: ['templates/configmap.yaml', 'templates/deployment.yaml'],
-      chartsDir: options.chartsDir,
-      helmBinary: options.helmBinary,
-    }));
-  const chartConfig = configMapEntry(rendered, CONFIG_KEY);
-  if (chartConfig === undefined) throw new Error(`jaeger: the chart rendered no ${CONFIG_KEY}`);
-  const local = await localCollectorConfig(chartConfig, (endpoint) => {
-    throw new Error(`jaeger: the chart's config exports to ${endpoint}, which has no local stand-in`);
-  });
-  const port = (chartPort: number): number => {
-    const p = local.ports.get(chartPort);
-    if (p === undefined) throw new Error(`jaeger: the chart's config listens on no port ${chartPort}`);
-    return p;
-  };
-
-  const dir = makeTempDir('obsdemo-jaeger-');
-  const configFile = join(dir, CONFIG_KEY);
-  const logFile = join(dir, 'jaeger.log');
-  writeFileSync(configFile, local.yaml);
-  const args = replaceFlagValues('jaeger', containerArgs(rendered, CONTAINER), { '--config': configFile });
-  const proc = ManagedProcess.start({ name: 'jaeger', command: binary, args, logFile, cwd: dir });
-  const queryUrl = `http://127.0.0.1:${port(JAEGER_PORTS.query)}`;
-  const healthUrl = `http://127.0.0.1:${port(JAEGER_PORTS.health)}/status`;
-  try {
-    await waitUntilReady(proc, 'healthy', async () => (await fetch(healthUrl)).ok, 60_000, 250);
-  } catch (error) {
-    await proc.stop();
-    removeTempDir(dir);
-    throw error;
-  }
-  return {
-    otlpHttpUrl: `http://127.0.0.1:${port(JAEGER_PORTS.otlpHttp)}`,
-    otlpGrpcAddress: `127.0.0.1:${port(JAEGER_PORTS.otlpGrpc)}`,
-    queryUrl,
-    ports: local.ports,
-    pid: proc.pid,
-    configFile,
-    logFile,
-    trace: (traceId) => fetchTrace(queryUrl, traceId),
-    async stop() {
-      await proc.stop(10_000);
-      removeTempDir(dir);
+  const proc = await startCollectorProcess({
+    chart: 'jaeger',
+    binary: 'jaeger',
+    buildHint: 'hack/tools/build.sh otelcol',
+    health: { port: JAEGER_PORTS.health, path: '/status' },
+    resolve: (endpoint) => {
+      throw new Error(`jaeger: the chart's config exports to ${endpoint}, which has no local stand-in`);
     },
+    binaryPath: options.binary,
+    chartValues: options.chartValues,
+    rendered: options.rendered,
+    chartsDir: options.chartsDir,
+    helmBinary: options.helmBinary,
+  });
+  const queryUrl = `http://127.0.0.1:${proc.port(JAEGER_PORTS.query)}`;
+  return {
+    otlpHttpUrl: `http://127.0.0.1:${proc.port(JAEGER_PORTS.otlpHttp)}`,
+    otlpGrpcAddress: `127.0.0.1:${proc.port(JAEGER_PORTS.otlpGrpc)}`,
+    queryUrl,
+    ports: proc.ports,
+    pid: proc.pid,
+    configFile: proc.configFile,
+    logFile: proc.logFile,
+    trace: (traceId) => fetchTrace(queryUrl, traceId),
+    stop: () => proc.stop(),
   };
 }
 

@@ -1,20 +1,6 @@
-import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { defaultBinDir } from '../controlplane/control-plane.js';
-import { ManagedProcess, waitUntilReady } from '../process/managed-process.js';
-import { makeTempDir, removeTempDir } from '../dataplane/temp-dirs.js';
-import {
-  configMapEntry,
-  containerArgs,
-  renderChart,
-  replaceFlagValues,
-  type RenderedChart,
-} from './chart-config.js';
-import { localCollectorConfig } from './collector-config.js';
+import type { RenderedChart } from './chart-config.js';
+import { startCollectorProcess } from './collector-process.js';
 
-/** The chart's container, its config key and where it mounts it. */
-const CONTAINER = 'otel-collector';
-const CONFIG_KEY = 'config.yaml';
 /** Ports the chart's pod listens on (its defaults). */
 export const COLLECTOR_PORTS = { otlpGrpc: 4317, otlpHttp: 4318, health: 13133, metrics: 8888 } as const;
 
@@ -58,55 +44,27 @@ export interface CollectorServer {
  * machine by localCollectorConfig.
  */
 export async function startCollector(options: CollectorOptions): Promise<CollectorServer> {
-  const binary = options.binary ?? join(defaultBinDir(), 'otelcol');
-  if (!existsSync(binary))
-    throw new Error(`${binary} not found: run \`hack/tools/build.sh otelcol\` to build the Collector`);
-  const rendered =
-    options.rendered ??
-    (await renderChart({
-      chart: 'otel-collector',
-      values: options.chartValues ?? {},
-      templates: ['templates/configmap.yaml', 'templates/deployment.yaml'],
-      chartsDir: options.chartsDir,
-      helmBinary: options.helmBinary,
-    }));
-  const chartConfig = configMapEntry(rendered, CONFIG_KEY);
-  if (chartConfig === undefined) throw new Error(`otel-collector: the chart rendered no ${CONFIG_KEY}`);
-  const local = await localCollectorConfig(chartConfig, options.resolve, options.chosenPorts);
-  const port = (chartPort: number): number => {
-    const p = local.ports.get(chartPort);
-    if (p === undefined)
-      throw new Error(`otel-collector: the chart's config listens on no port ${chartPort}`);
-    return p;
-  };
-
-  const dir = makeTempDir('obsdemo-otelcol-');
-  const configFile = join(dir, CONFIG_KEY);
-  const logFile = join(dir, 'otelcol.log');
-  writeFileSync(configFile, local.yaml);
-  const args = replaceFlagValues('otel-collector', containerArgs(rendered, CONTAINER), {
-    '--config': configFile,
+  const proc = await startCollectorProcess({
+    chart: 'otel-collector',
+    binary: 'otelcol',
+    buildHint: 'hack/tools/build.sh otelcol',
+    health: { port: COLLECTOR_PORTS.health, path: '/' },
+    resolve: options.resolve,
+    binaryPath: options.binary,
+    chartValues: options.chartValues,
+    rendered: options.rendered,
+    chosenPorts: options.chosenPorts,
+    chartsDir: options.chartsDir,
+    helmBinary: options.helmBinary,
   });
-  const proc = ManagedProcess.start({ name: 'otelcol', command: binary, args, logFile, cwd: dir });
-  const healthUrl = `http://127.0.0.1:${port(COLLECTOR_PORTS.health)}/`;
-  try {
-    await waitUntilReady(proc, 'healthy', async () => (await fetch(healthUrl)).ok, 60_000, 250);
-  } catch (error) {
-    await proc.stop();
-    removeTempDir(dir);
-    throw error;
-  }
   return {
-    otlpHttpUrl: `http://127.0.0.1:${port(COLLECTOR_PORTS.otlpHttp)}`,
-    otlpGrpcAddress: `127.0.0.1:${port(COLLECTOR_PORTS.otlpGrpc)}`,
-    ports: local.ports,
-    metricsUrl: `http://127.0.0.1:${port(COLLECTOR_PORTS.metrics)}/metrics`,
+    otlpHttpUrl: `http://127.0.0.1:${proc.port(COLLECTOR_PORTS.otlpHttp)}`,
+    otlpGrpcAddress: `127.0.0.1:${proc.port(COLLECTOR_PORTS.otlpGrpc)}`,
+    ports: proc.ports,
+    metricsUrl: `http://127.0.0.1:${proc.port(COLLECTOR_PORTS.metrics)}/metrics`,
     pid: proc.pid,
-    configFile,
-    logFile,
-    async stop() {
-      await proc.stop(10_000);
-      removeTempDir(dir);
-    },
+    configFile: proc.configFile,
+    logFile: proc.logFile,
+    stop: () => proc.stop(),
   };
 }
