@@ -28,6 +28,8 @@ cleanup() {
     fi
     kind delete cluster --name "$KIND_CLUSTER" >/dev/null 2>&1 || log "could not delete kind cluster $KIND_CLUSTER"
   fi
+  # Its admin credentials too: a later `make test` scans the tree for secrets (hack/scan-secrets.sh).
+  rm -f "$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig"
   [[ -n $engine_before ]] || "$KIND_ROOT/hack/container/dockerd.sh" down
   exit "$status"
 }
