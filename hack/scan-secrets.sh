@@ -2,7 +2,8 @@
 # Scans the working tree (what git would track: .gitignore'd files such as node_modules/ and dist/ are skipped) for
 # hard-coded credentials with gitleaks and its default rules. Test fixtures are allowed: chart unit tests pin
 # "kept" Secret values and unit tests sign tokens with throw-away keys; the rendered charts themselves are checked
-# by packages/testenv/test/integration/security-manifests.test.ts.
+# by packages/testenv/test/integration/security-manifests.test.ts. .tmp/ is skipped too: it holds the run-time
+# credentials of local clusters (a kind cluster's kubeconfig), never anything committed.
 # gitleaks is built once from its Go module (the Go proxy) into the cache.
 # Usage: hack/scan-secrets.sh   (exit 1 when a leak is found, 2 when gitleaks cannot be built)
 set -euo pipefail
@@ -23,7 +24,7 @@ useDefault = true
 
 [[allowlists]]
 description = "test fixtures: pinned chart test values and throw-away signing keys"
-paths = ['''(^|/)tests?/''', '''\.test\.ts$''']
+paths = ['''(^|/)tests?/''', '''\.test\.ts$''', '''^\.tmp/''']
 TOML
 cd "$root"
 exec "$bin" dir --no-banner --redact --config "$config" --exit-code 1 .
