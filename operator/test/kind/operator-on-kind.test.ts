@@ -385,6 +385,9 @@ describe('the operator on a kind cluster, on real pods', () => {
         300_000,
       ).catch(async () => Promise.all(accepted.map(async (id) => [id, await invoicesOf(id)] as const)));
       expect(counts.filter(([, n]) => n !== 1)).toEqual([]);
+      // A message handed back on shutdown must not come back over its delivery budget and be parked untried.
+      const parked = await fetch(`${invoices.url}/invoices/parked`);
+      expect(((await parked.json()) as { items: unknown[] }).items).toEqual([]);
     },
     STEP_TIMEOUT_MS,
   );

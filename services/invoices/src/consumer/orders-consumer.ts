@@ -55,10 +55,12 @@ const STREAM_CONFIG = {
 const PULL_EXPIRES_MS = 1000;
 
 /**
- * How long a message handed back during a store outage is held: longer than a pull lasts, so the pull in progress
- * does not get it straight back (each of those deliveries would count against the message's budget).
+ * How long a message handed back untried (on stop, or during a store outage) is held: longer than a pull lasts.
+ * Handed back with no delay, it would land in the pull still open on this replica, be handed back again, and so
+ * on up to the pull's size, each time a delivery against its budget; the next replica would then park it as
+ * exhausted although it was never tried.
  */
-const STORE_DOWN_NAK_MS = 2 * PULL_EXPIRES_MS;
+const HAND_BACK_DELAY_MS = 2 * PULL_EXPIRES_MS;
 
 function headerRecord(msg: JsMsg): Record<string, string> {
   const out: Record<string, string> = {};
@@ -216,9 +218,8 @@ export class OrdersConsumer {
     while (!this.stopped) {
       const batch = await consumer.fetch({ max_messages: this.options.batchSize, expires: PULL_EXPIRES_MS });
       for await (const msg of batch) {
-        // Handing the rest back at once beats making them wait out ack_wait.
-        if (this.stopped) msg.nak();
-        else if (this.storeDown) msg.nak(STORE_DOWN_NAK_MS);
+        // Handing the rest back beats making them wait out ack_wait; the other replicas get them shortly.
+        if (this.stopped || this.storeDown) msg.nak(HAND_BACK_DELAY_MS);
         else await withConsumerSpan(msg, () => this.process(msg), { consumerGroup: this.options.durable });
       }
       if (this.storeDown) await this.waitForStore();
@@ -250,7 +251,7 @@ export class OrdersConsumer {
       });
     }
     this.storeDown = true;
-    msg.nak(STORE_DOWN_NAK_MS);
+    msg.nak(HAND_BACK_DELAY_MS);
     return true;
   }
 

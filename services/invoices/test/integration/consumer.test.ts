@@ -125,4 +125,44 @@ describe('OrdersConsumer against real JetStream', () => {
     expect(consumer.connected).toBe(false);
     expect(await drained('stop-test')).toBe(true);
   });
+
+  it('on stop, hands the rest of the batch back without spending their deliveries, so the next replica invoices them', async () => {
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    const inHandler = new Promise<void>((resolve) => (entered = resolve));
+    const first = await start('handback-test', {
+      // Room in the pull for many redeliveries, as in production (50).
+      batchSize: 50,
+      handle: async () => {
+        entered();
+        await new Promise<void>((resolve) => (release = resolve));
+        return 'created';
+      },
+    });
+    for (let id = 10; id < 13; id++) await publish(id);
+    await inHandler;
+    const stopping = first.stop();
+    release();
+    await stopping;
+    // A hand-back redelivered at once could land in the stopping replica's still-open pull and be handed back
+    // again, dozens of times in a second: the next replica would then find it over budget and park it.
+    const handled: number[] = [];
+    const parked: ParkInput[] = [];
+    await start('handback-test', {
+      handle: async (event) => {
+        handled.push(event.orderId);
+        return 'created';
+      },
+      park: async (input) => {
+        parked.push(input);
+      },
+    });
+    await eventually(
+      'the rest of the batch settled',
+      () => drained('handback-test'),
+      (d) => d,
+    );
+    expect(parked).toEqual([]);
+    expect(handled.sort((a, b) => a - b)).toEqual([11, 12]);
+  });
 });
