@@ -471,6 +471,9 @@ config_nats() {
   work=$(mktemp -d)
   render_config "$chart" configmap.yaml nats.conf "$work/nats.conf"
   POD_NAME=ct-nats-0 nats-server -c "$work/nats.conf" -t >"$work/out" 2>&1 || { cat "$work/out"; rc=1; }
+  # The cluster block (routes) exists only with replicas > 1.
+  render_config "$chart" configmap.yaml nats.conf "$work/cluster.conf" --set replicas=3
+  POD_NAME=ct-nats-0 nats-server -c "$work/cluster.conf" -t >"$work/out" 2>&1 || { cat "$work/out"; rc=1; }
   rm -rf "$work"
   return $rc
 }

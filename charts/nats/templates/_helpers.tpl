@@ -68,3 +68,40 @@ limits: {memory: 64Mi}
 {{- define "nats.image" -}}
 {{- printf "%s:%s" .repository (.tag | toString) }}
 {{- end }}
+
+{{/* "true" when the servers form a cluster (replicas > 1), else empty: usable directly in `if`. */}}
+{{- define "nats.clustered" -}}
+{{- if gt (int .Values.replicas) 1 }}true{{ end }}
+{{- end }}
+
+{{/*
+The route URL of every server of the StatefulSet, one a line, through the headless Service's per-pod DNS names, which exist
+before the pods are ready (publishNotReadyAddresses). A server ignores the route to itself.
+*/}}
+{{- define "nats.routes" -}}
+{{- $fullname := include "nats.fullname" . }}
+{{- $headless := include "nats.headlessServiceName" . }}
+{{- range $i := until (int .Values.replicas) }}
+nats://{{ $fullname }}-{{ $i }}.{{ $headless }}:{{ $.Values.cluster.port }}
+{{- end }}
+{{- end }}
+
+{{/*
+The PodDisruptionBudget's maxUnavailable as a pod count (percentages round up, as Kubernetes does), and a clear
+failure when a cluster could lose its majority: JetStream stops accepting writes without one.
+*/}}
+{{- define "nats.pdbMaxUnavailable" -}}
+{{- $value := .Values.podDisruptionBudget.maxUnavailable }}
+{{- $replicas := int .Values.replicas }}
+{{- $pods := 0 }}
+{{- if hasSuffix "%" (toString $value) }}
+{{- $pods = div (add (mul $replicas (trimSuffix "%" (toString $value) | int)) 99) 100 }}
+{{- else }}
+{{- $pods = int $value }}
+{{- end }}
+{{- $minority := div (sub $replicas 1) 2 }}
+{{- if and (gt $replicas 1) (gt (int $pods) $minority) }}
+{{- fail (printf "podDisruptionBudget.maxUnavailable %v lets %d of %d NATS servers go at once, which loses the JetStream quorum: use at most %d" $value (int $pods) $replicas $minority) }}
+{{- end }}
+{{- $value }}
+{{- end }}
