@@ -9,7 +9,7 @@ import { API_VERSION, KIND, SERVICE_NAMES } from '../api/index.js';
 import { isKubeApiError, type KubeClient, type ObjectRef } from '../kube/client.js';
 import { canonicalJson, type HelmRenderer, type KubeObject } from '../render/helm-template.js';
 import { setConditions, type ObservedCondition } from './conditions.js';
-import { isSubset } from './drift.js';
+import { isSubset, ownsRemovedFields } from './drift.js';
 import type { OperatorLocation } from './network-policy.js';
 import {
   componentNames,
@@ -331,7 +331,9 @@ export class DemoReconciler {
   }
 
   /**
-   * Server-side apply of each object whose rendered fields differ from the live object. The reads go out in
+   * Server-side apply of each object whose rendered fields differ from the live object, or whose live object
+   * still has a field our field manager applied before and the charts no longer render (the apply removes it;
+   * fields other managers own stay). The reads go out in
    * parallel (a demo renders some forty objects, and their round trips dominated a reconcile); the writes go
    * kind by kind in KIND_ORDER, so what a workload depends on exists first, and in parallel within a kind.
    * Returns the live state of every object afterwards (the read, or the apply's answer), which the readiness
@@ -345,7 +347,11 @@ export class DemoReconciler {
       .map((obj, i) => ({ obj, i }))
       .filter(({ obj, i }) => {
         const current = live[i];
-        return current === undefined || !isSubset(stripForCompare(obj), current);
+        return (
+          current === undefined ||
+          !isSubset(stripForCompare(obj), current) ||
+          ownsRemovedFields(obj, current, FIELD_MANAGER)
+        );
       });
     // desired is sorted by kind rank, so consecutive runs of one kind are the batches.
     for (let start = 0; start < drifted.length;) {

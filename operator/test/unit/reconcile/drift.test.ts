@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { isSubset } from '../../../src/reconcile/drift.js';
+import { isSubset, ownsRemovedFields, type ManagedFieldsEntry } from '../../../src/reconcile/drift.js';
 
 const desired = {
   apiVersion: 'apps/v1',
@@ -43,5 +43,138 @@ describe('isSubset (drift detection)', () => {
   it('compares numbers the API server echoes as strings by their text', () => {
     expect(isSubset({ port: 8080 }, { port: '8080' })).toBe(true);
     expect(isSubset({ port: 8080 }, { port: '8081' })).toBe(false);
+  });
+});
+
+/** The live object with managedFields as the API server records them after an apply of `desired`. */
+const withManagedFields = (entries: ManagedFieldsEntry[]) => ({
+  ...structuredClone(desired),
+  metadata: { ...desired.metadata, managedFields: entries },
+});
+const ours = (fieldsV1: Record<string, unknown>): ManagedFieldsEntry => ({
+  manager: 'obsdemo-operator',
+  operation: 'Apply',
+  fieldsType: 'FieldsV1',
+  fieldsV1,
+});
+interface Fields {
+  [key: string]: Fields;
+}
+/** The nested set at `path`, created where missing. */
+function at(set: Fields, ...path: string[]): Fields {
+  let node = set;
+  for (const key of path) node = node[key] ??= {};
+  return node;
+}
+const appliedSet: Fields = {
+  'f:metadata': { 'f:labels': { 'f:app': {} } },
+  'f:spec': {
+    'f:replicas': {},
+    'f:template': {
+      'f:spec': {
+        'f:containers': {
+          'k:{"name":"web"}': {
+            '.': {},
+            'f:name': {},
+            // The API server defaults protocol before it records the key.
+            'f:ports': { 'k:{"containerPort":8080,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {} } },
+          },
+        },
+      },
+    },
+  },
+};
+
+describe('ownsRemovedFields (fields the charts stopped rendering)', () => {
+  it('finds nothing when every field we applied is still rendered', () => {
+    expect(ownsRemovedFields(desired, withManagedFields([ours(appliedSet)]), 'obsdemo-operator')).toBe(false);
+  });
+
+  it('finds a label, a map key or a list entry we applied and no longer render', () => {
+    const label = structuredClone(appliedSet);
+    at(label, 'f:metadata', 'f:labels', 'f:tier');
+    expect(ownsRemovedFields(desired, withManagedFields([ours(label)]), 'obsdemo-operator')).toBe(true);
+    const data = { 'f:data': { 'f:old.conf': {} } };
+    expect(
+      ownsRemovedFields(
+        { data: { 'new.conf': 'x' } },
+        { metadata: { managedFields: [ours(data)] } },
+        'obsdemo-operator',
+      ),
+    ).toBe(true);
+    const container = structuredClone(appliedSet);
+    at(container, 'f:spec', 'f:template', 'f:spec', 'f:containers', 'k:{"name":"sidecar"}', '.');
+    expect(ownsRemovedFields(desired, withManagedFields([ours(container)]), 'obsdemo-operator')).toBe(true);
+    const port = structuredClone(appliedSet);
+    at(
+      port,
+      'f:spec',
+      'f:template',
+      'f:spec',
+      'f:containers',
+      'k:{"name":"web"}',
+      'f:ports',
+      'k:{"containerPort":9090,"protocol":"TCP"}',
+    );
+    expect(ownsRemovedFields(desired, withManagedFields([ours(port)]), 'obsdemo-operator')).toBe(true);
+    const finalizers = { 'f:metadata': { 'f:finalizers': { 'v:"a"': {}, 'v:"b"': {} } } };
+    expect(
+      ownsRemovedFields(
+        { metadata: { finalizers: ['a', 'b'] } },
+        { metadata: { managedFields: [ours(finalizers)] } },
+        'obsdemo-operator',
+      ),
+    ).toBe(false);
+    expect(
+      ownsRemovedFields(
+        { metadata: { finalizers: ['a'] } },
+        { metadata: { managedFields: [ours(finalizers)] } },
+        'obsdemo-operator',
+      ),
+    ).toBe(true);
+  });
+
+  it('ignores fields only other managers, our status writes or our plain updates own', () => {
+    const userLabel = { 'f:metadata': { 'f:labels': { 'f:team': {} } } };
+    const hpa = { 'f:spec': { 'f:replicas': {} } };
+    const live = withManagedFields([
+      ours(appliedSet),
+      { manager: 'kubectl-label', operation: 'Update', fieldsV1: userLabel },
+      { manager: 'kube-controller-manager', operation: 'Update', subresource: 'scale', fieldsV1: hpa },
+      {
+        manager: 'obsdemo-operator',
+        operation: 'Apply',
+        subresource: 'status',
+        fieldsV1: { 'f:status': { 'f:x': {} } },
+      },
+      {
+        manager: 'obsdemo-operator',
+        operation: 'Update',
+        fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:y': {} } } },
+      },
+    ]);
+    const withoutReplicas = structuredClone(desired) as { spec: { replicas?: number } };
+    delete withoutReplicas.spec.replicas;
+    const set = structuredClone(appliedSet);
+    delete at(set, 'f:spec')['f:replicas'];
+    live.metadata.managedFields[0] = ours(set);
+    expect(ownsRemovedFields(withoutReplicas, live, 'obsdemo-operator')).toBe(false);
+  });
+
+  it('counts a field rendered as null as present, and keys it cannot read as present', () => {
+    expect(
+      ownsRemovedFields(
+        { data: { a: null } },
+        { metadata: { managedFields: [ours({ 'f:data': { 'f:a': {} } })] } },
+        'obsdemo-operator',
+      ),
+    ).toBe(false);
+    expect(
+      ownsRemovedFields(
+        { spec: [] },
+        { metadata: { managedFields: [ours({ 'f:spec': { 'x:odd': { 'f:y': {} } } })] } },
+        'obsdemo-operator',
+      ),
+    ).toBe(false);
   });
 });
