@@ -10,6 +10,17 @@ export {
   decodeOrderCreated,
 } from './orders.js';
 export {
+  STREAM_REPLICAS,
+  ORDERS_DUPLICATE_WINDOW_MS,
+  natsStreamReplicasEnv,
+  ordersStreamConfig,
+  ensureOrdersStream,
+  natsServers,
+  type StreamReplicas,
+  type OrdersStreamConfig,
+  type StreamAdmin,
+} from './orders-stream.js';
+export {
   DEMO_SERVICE_GRAPH,
   formatEdge,
   serviceGraphQuery,

@@ -1,3 +1,4 @@
+import { natsStreamReplicasEnv } from '@obsdemo/contracts';
 import { FAULT_ENV, env } from '@obsdemo/telemetry';
 import { z } from 'zod';
 
@@ -16,6 +17,8 @@ export const CatalogConfigSchema = z.object({
   DB_POOL_ACQUIRE_MS: env.int(10_000, 100, 120_000),
   DB_POOL_IDLE_MS: env.int(10_000, 100, 600_000),
   NATS_URL: env.string('nats://127.0.0.1:4222'),
+  /** Servers that keep the ORDERS stream (spec.messaging.nats.replicas); an existing stream is scaled to it. */
+  NATS_STREAM_REPLICAS: natsStreamReplicasEnv,
   OUTBOX_POLL_MS: env.int(500, 10, 60_000),
   OUTBOX_BATCH_SIZE: env.int(100, 1, 1000),
   OUTBOX_PUBLISH_TIMEOUT_MS: env.int(2000, 100, 60_000),

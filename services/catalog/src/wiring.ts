@@ -52,6 +52,7 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
   const relay = new OutboxRelay({
     sequelize: db.sequelize,
     natsUrl: config.NATS_URL,
+    streamReplicas: config.NATS_STREAM_REPLICAS,
     logger,
     registry,
     pollMs: config.OUTBOX_POLL_MS,

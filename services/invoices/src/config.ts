@@ -1,3 +1,4 @@
+import { natsStreamReplicasEnv } from '@obsdemo/contracts';
 import { FAULT_ENV, env } from '@obsdemo/telemetry';
 import { z } from 'zod';
 
@@ -16,6 +17,11 @@ export const InvoicesConfigSchema = z.object({
   DB_POOL_ACQUIRE_MS: env.int(10_000, 100, 120_000),
   DB_POOL_IDLE_MS: env.int(10_000, 100, 600_000),
   NATS_URL: env.string('nats://127.0.0.1:4222'),
+  /**
+   * Servers that keep the ORDERS stream and the durable consumer's state (spec.messaging.nats.replicas); an existing
+   * stream or consumer is scaled to it.
+   */
+  NATS_STREAM_REPLICAS: natsStreamReplicasEnv,
   /** Durable consumer name: replicas sharing it share the work. */
   CONSUMER_NAME: z
     .string()

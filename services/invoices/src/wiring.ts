@@ -45,6 +45,7 @@ export async function buildInvoices(config: InvoicesConfig, options: InvoicesOpt
   const invoices = invoiceService(db);
   const consumer = new OrdersConsumer({
     natsUrl: config.NATS_URL,
+    streamReplicas: config.NATS_STREAM_REPLICAS,
     durable: config.CONSUMER_NAME,
     batchSize: config.CONSUMER_BATCH_SIZE,
     ackWaitMs: config.CONSUMER_ACK_WAIT_MS,

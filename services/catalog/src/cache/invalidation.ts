@@ -1,3 +1,4 @@
+import { natsServers } from '@obsdemo/contracts';
 import type { Logger } from '@obsdemo/telemetry';
 import { connect, Events, type NatsConnection } from 'nats';
 import { Counter, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
@@ -131,7 +132,7 @@ export class InvalidationBus {
     while (!this.stopped && !this.nc) {
       try {
         const nc = await connect({
-          servers: this.options.natsUrl,
+          servers: natsServers(this.options.natsUrl),
           name: `catalog-cache-${this.options.replica}`,
           // This replica already applied its own changes before publishing them.
           noEcho: true,

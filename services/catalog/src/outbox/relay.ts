@@ -1,12 +1,14 @@
-import { ORDERS_STREAM, ORDERS_SUBJECTS } from '@obsdemo/contracts';
+import { ORDERS_STREAM, ensureOrdersStream, natsServers, type StreamReplicas } from '@obsdemo/contracts';
 import { deserializeContext, publishWithTrace, type Logger } from '@obsdemo/telemetry';
-import { connect, nanos, type JetStreamClient, type NatsConnection } from 'nats';
+import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { Counter, Gauge, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { QueryTypes, type Sequelize } from 'sequelize';
 
 export interface RelayOptions {
   sequelize: Sequelize;
   natsUrl: string;
+  /** Servers that keep the ORDERS stream; an existing stream with another count is scaled to it. */
+  streamReplicas: StreamReplicas;
   logger: Logger;
   registry: Registry<OpenMetricsContentType>;
   pollMs: number;
@@ -23,12 +25,6 @@ interface PendingRow {
   payload: unknown;
   trace_context: Record<string, string>;
 }
-
-/**
- * A relay that dies between JetStream's ack and its own commit leaves the row pending; whichever relay runs next
- * re-sends it, and JetStream drops the copy if it arrives within this window.
- */
-const DUPLICATE_WINDOW_MS = 60 * 60 * 1000;
 
 /**
  * Moves committed outbox rows to JetStream. Rows are claimed with FOR UPDATE SKIP LOCKED, so several replicas
@@ -140,7 +136,7 @@ export class OutboxRelay {
     if (!this.nc || this.nc.isClosed()) {
       // Reconnects forever once connected; only the first connection is retried by the loop.
       this.nc = await connect({
-        servers: this.options.natsUrl,
+        servers: natsServers(this.options.natsUrl),
         name: this.options.clientName ?? 'catalog-outbox-relay',
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
@@ -151,13 +147,12 @@ export class OutboxRelay {
     }
     if (!this.streamReady) {
       const jsm = await this.nc.jetstreamManager();
-      await jsm.streams.info(ORDERS_STREAM).catch(async () => {
-        await jsm.streams.add({
-          name: ORDERS_STREAM,
-          subjects: [...ORDERS_SUBJECTS],
-          duplicate_window: nanos(DUPLICATE_WINDOW_MS),
+      const outcome = await ensureOrdersStream(jsm.streams, this.options.streamReplicas);
+      if (outcome !== 'unchanged')
+        this.options.logger.info(`stream ${outcome}`, {
+          stream: ORDERS_STREAM,
+          replicas: this.options.streamReplicas,
         });
-      });
       this.streamReady = true;
     }
     return this.js ?? this.nc.jetstream();

@@ -1,9 +1,11 @@
 import {
   ORDERS_STREAM,
-  ORDERS_SUBJECTS,
   ORDER_CREATED_SUBJECT,
   decodeOrderCreated,
+  ensureOrdersStream,
+  natsServers,
   type OrderCreated,
+  type StreamReplicas,
 } from '@obsdemo/contracts';
 import { withConsumerSpan, type Logger } from '@obsdemo/telemetry';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
@@ -22,6 +24,11 @@ import type { ParkInput, RecordOutcome } from '../services/invoices.js';
 
 export interface ConsumerOptions {
   natsUrl: string;
+  /**
+   * Servers that keep the ORDERS stream (created here if catalog has not yet) and this durable consumer's state; an
+   * existing stream or consumer with another count is scaled to it.
+   */
+  streamReplicas: StreamReplicas;
   durable: string;
   batchSize: number;
   ackWaitMs: number;
@@ -40,16 +47,6 @@ export interface ConsumerOptions {
 }
 
 type Result = RecordOutcome | 'retried' | 'parked';
-
-/**
- * Same stream definition as catalog's relay: whichever service starts first creates it. The hour-long duplicate
- * window outlasts any outage the relay retries through.
- */
-const STREAM_CONFIG = {
-  name: ORDERS_STREAM,
-  subjects: [...ORDERS_SUBJECTS],
-  duplicate_window: nanos(60 * 60 * 1000),
-};
 
 /** Shortest pull expiry JetStream accepts; it bounds how long stop() waits for an idle pull to return. */
 const PULL_EXPIRES_MS = 1000;
@@ -184,15 +181,25 @@ export class OrdersConsumer {
   private async connect(): Promise<Consumer> {
     if (this.consumer && this.nc && !this.nc.isClosed()) return this.consumer;
     const nc = await connect({
-      servers: this.options.natsUrl,
+      servers: natsServers(this.options.natsUrl),
       name: `invoices-${this.options.durable}`,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
     });
     try {
       const jsm = await nc.jetstreamManager();
-      await jsm.streams.info(ORDERS_STREAM).catch(async () => jsm.streams.add(STREAM_CONFIG));
-      const settings = { ack_wait: nanos(this.options.ackWaitMs), max_ack_pending: 1000 };
+      // Same stream definition as catalog's relay: whichever service starts first creates it.
+      const outcome = await ensureOrdersStream(jsm.streams, this.options.streamReplicas);
+      if (outcome !== 'unchanged')
+        this.options.logger.info(`stream ${outcome}`, {
+          stream: ORDERS_STREAM,
+          replicas: this.options.streamReplicas,
+        });
+      const settings = {
+        ack_wait: nanos(this.options.ackWaitMs),
+        max_ack_pending: 1000,
+        num_replicas: this.options.streamReplicas,
+      };
       const existing = await jsm.consumers.info(ORDERS_STREAM, this.options.durable).catch(() => undefined);
       if (existing) await jsm.consumers.update(ORDERS_STREAM, this.options.durable, settings);
       else {

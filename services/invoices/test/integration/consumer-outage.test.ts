@@ -35,6 +35,7 @@ describe('OrdersConsumer during a store outage', () => {
     const parked: ParkInput[] = [];
     consumer = new OrdersConsumer({
       natsUrl: nats.url,
+      streamReplicas: 1,
       durable: 'outage-test',
       batchSize: 10,
       ackWaitMs: 5000,

@@ -33,6 +33,7 @@ afterEach(async () => {
 async function start(durable: string, overrides: Partial<ConsumerOptions>): Promise<OrdersConsumer> {
   const consumer = new OrdersConsumer({
     natsUrl: nats.url,
+    streamReplicas: 1,
     durable,
     batchSize: 10,
     ackWaitMs: 5000,

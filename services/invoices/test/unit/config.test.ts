@@ -21,9 +21,20 @@ describe('invoices config', () => {
       /^config error: CONSUMER_NAME must be valid: .*\(got "a b"\)$/,
     ],
     [{ DB_PASSWORD: 'x', INVOICE_TAX_RATE: '1.5' }, /^config error: INVOICE_TAX_RATE must be valid/],
+    [
+      { DB_PASSWORD: 'x', NATS_STREAM_REPLICAS: '2' },
+      /^config error: NATS_STREAM_REPLICAS must be valid: one of 1, 3, 5 .*\(got "2"\)$/,
+    ],
   ])('rejects bad values with one readable line (%p)', (env, line) => {
     expect(() => parseConfig(InvoicesConfigSchema, env)).toThrow(ConfigError);
     expect(() => parseConfig(InvoicesConfigSchema, env)).toThrow(line);
+  });
+
+  it('keeps the ORDERS stream on one server unless told a cluster of 3 or 5 does', () => {
+    expect(parseConfig(InvoicesConfigSchema, { DB_PASSWORD: 'x' }).NATS_STREAM_REPLICAS).toBe(1);
+    expect(parseConfig(InvoicesConfigSchema, { DB_PASSWORD: 'x', NATS_STREAM_REPLICAS: '5' })).toMatchObject({
+      NATS_STREAM_REPLICAS: 5,
+    });
   });
 
   it('documents every route in OpenAPI', () => {
