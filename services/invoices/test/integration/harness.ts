@@ -18,6 +18,12 @@ export interface Dataplane {
   stop(): Promise<void>;
 }
 
+/** What the service processes need of a dataplane: Postgres, and the NATS URL(s), of one server or a cluster. */
+export interface ServiceDataplane {
+  pg: PostgresServer;
+  nats: { readonly url: string };
+}
+
 export async function startDataplane(): Promise<Dataplane> {
   const pgServer = await startPostgres();
   const nats = await startNats().catch(async (error: unknown) => {
@@ -34,7 +40,7 @@ export async function startDataplane(): Promise<Dataplane> {
   };
 }
 
-function dbEnv(dp: Dataplane, database: string): Record<string, string> {
+function dbEnv(dp: ServiceDataplane, database: string): Record<string, string> {
   return {
     DB_HOST: dp.pg.host,
     DB_PORT: String(dp.pg.port),
@@ -45,7 +51,7 @@ function dbEnv(dp: Dataplane, database: string): Record<string, string> {
 }
 
 export async function startCatalogProcess(
-  dp: Dataplane,
+  dp: ServiceDataplane,
   database: string,
   extra: Record<string, string> = {},
 ): Promise<ServiceProcess> {
@@ -68,7 +74,7 @@ export async function startCatalogProcess(
 }
 
 export async function startInvoicesProcess(
-  dp: Dataplane,
+  dp: ServiceDataplane,
   database: string,
   extra: Record<string, string> = {},
 ): Promise<ServiceProcess> {
@@ -93,7 +99,7 @@ export async function startInvoicesProcess(
 }
 
 export async function startProcessorProcess(
-  dp: Dataplane,
+  dp: ServiceDataplane,
   database: string,
   catalogUrl: string,
   extra: Record<string, string> = {},
@@ -120,7 +126,7 @@ export async function startProcessorProcess(
 
 /** A SQL query against one of the test databases. */
 export async function sql<T extends Record<string, unknown>>(
-  dp: Dataplane,
+  dp: ServiceDataplane,
   database: string,
   text: string,
 ): Promise<T[]> {
