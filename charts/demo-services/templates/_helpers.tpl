@@ -192,7 +192,9 @@ every name appears once (server-side apply rejects duplicate list keys).
   (dict "name" "DB_PASSWORD" "valueFrom" (dict "secretKeyRef" $secretRef))) }}
 {{- end }}
 {{- if $facts.nats }}
-{{- $entries = append $entries (dict "name" "NATS_URL" "value" (include "demo-services.natsUrl" $root)) }}
+{{- $entries = concat $entries (list
+  (dict "name" "NATS_URL" "value" (include "demo-services.natsUrl" $root))
+  (dict "name" "NATS_STREAM_REPLICAS" "value" (toString (int $root.Values.nats.streamReplicas)))) }}
 {{- end }}
 {{- range $variable, $upstream := $facts.upstreams }}
 {{- $facts2 := get (include "demo-services.catalogue" $root | fromYaml) $upstream }}

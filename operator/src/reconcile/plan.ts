@@ -1,5 +1,6 @@
 import type { DefaultedObservabilityDemo } from '../api/index.js';
 import { networkPolicyValues, type OperatorLocation } from './network-policy.js';
+import { quantityValue } from './quantity.js';
 
 /** The parts of a demo, each rendered from one chart. */
 export type PlannedComponent =
@@ -171,7 +172,11 @@ export function planComponents(
       chart: 'nats',
       values: {
         ...common('nats'),
+        replicas: spec.messaging.nats.replicas,
         networkPolicy: networkPolicy.nats,
+        // size bounds the volume (file: a PersistentVolume; memory: the pod's emptyDir, gone with the pod), and
+        // JetStream keeps its files within three quarters of it, as the chart's defaults do (768MB of 1Gi): the
+        // rest is room for its indexes and metadata, so a full store refuses messages instead of a full disk.
         persistence: { enabled: js.storage === 'file', size: String(js.size), whenDeleted: 'Delete' },
       },
     });

@@ -142,7 +142,11 @@ export function servicesValues(demo: DefaultedObservabilityDemo): Record<string,
       host: postgres.mode === 'managed' ? names.postgresHost : '',
       secretName: postgres.mode === 'managed' ? secrets.postgres : (postgres.secretRef?.name ?? ''),
     },
-    nats: { url: names.natsUrl },
+    nats: {
+      url: names.natsUrl,
+      // A managed cluster keeps the ORDERS stream on every server; an external server's size is not ours to know.
+      streamReplicas: demo.spec.messaging.nats.mode === 'managed' ? demo.spec.messaging.nats.replicas : 1,
+    },
     services,
   };
 }

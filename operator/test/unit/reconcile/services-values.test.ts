@@ -229,3 +229,27 @@ describe('volume claims when the demo is deleted', () => {
     expect(whenDeleted(planComponents(d, servicesValues)).postgres).toBe('Retain');
   });
 });
+
+describe('NATS clustering', () => {
+  const withNats = (nats: Record<string, unknown>) => {
+    const d = demo();
+    (d.spec.messaging as { nats: unknown }).nats = nats;
+    return d;
+  };
+
+  it('runs spec.messaging.nats.replicas servers and keeps the ORDERS stream on each of them', () => {
+    const d = withNats({ mode: 'managed', replicas: 3, jetstream: { storage: 'file', size: '1Gi' } });
+    const plans = planComponents(d, servicesValues);
+    expect(plans.find((p) => p.chart === 'nats')?.values).toMatchObject({ replicas: 3 });
+    expect(plans.find((p) => p.chart === 'demo-services')?.values).toMatchObject({
+      nats: { url: 'nats://shop-nats:4222', streamReplicas: 3 },
+    });
+  });
+
+  it('keeps one copy on an external server, whose size the CR does not describe', () => {
+    const d = withNats({ mode: 'external', url: 'nats://nats.messaging:4222', replicas: 5, jetstream: {} });
+    const plans = planComponents(d, servicesValues);
+    expect(plans.find((p) => p.chart === 'nats')).toBeUndefined();
+    expect(servicesValues(d).nats).toEqual({ url: 'nats://nats.messaging:4222', streamReplicas: 1 });
+  });
+});
