@@ -178,6 +178,7 @@ export function planComponents(
         // JetStream keeps its files within three quarters of it, as the chart's defaults do (768MB of 1Gi): the
         // rest is room for its indexes and metadata, so a full store refuses messages instead of a full disk.
         persistence: { enabled: js.storage === 'file', size: String(js.size), whenDeleted: 'Delete' },
+        config: { jetstream: { maxFileStore: String(Math.floor((quantityValue(js.size) * 3) / 4)) } },
       },
     });
   }
