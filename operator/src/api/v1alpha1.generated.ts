@@ -211,11 +211,30 @@ export interface CatalogSpec {
    */
   enabled?: boolean;
   /**
-   * Number of catalog pods. 0 keeps the service defined but scaled down; use enabled: false to remove it.
-   *
-   * @default 1
+   * Number of catalog pods; unset means 1. 0 keeps the service defined but scaled down; use enabled: false to remove it. Leave it unset when autoscaling is set: the HorizontalPodAutoscaler then owns the pod count.
    */
   replicas?: number;
+  /**
+   * Scale the catalog pods with a HorizontalPodAutoscaler (autoscaling/v2) on average CPU utilization, between minReplicas and maxReplicas, instead of a fixed replicas count. Unset: no autoscaler. Needs the cluster's resource metrics API (metrics-server); without it the autoscaler keeps the current count. Utilization is measured against the pods' CPU request (from resources or spec.profile).
+   */
+  autoscaling?: {
+    /**
+     * Fewest catalog pods the autoscaler keeps.
+     *
+     * @default 1
+     */
+    minReplicas?: number;
+    /**
+     * Most catalog pods the autoscaler scales out to.
+     */
+    maxReplicas: number;
+    /**
+     * Average CPU utilization across the pods, in percent of their CPU request, that the autoscaler steers toward: above it adds pods, below it removes them.
+     *
+     * @default 80
+     */
+    targetCPUUtilization?: number;
+  };
   image?: ImageSpec;
   resources?: ResourceRequirements;
   /**
@@ -329,11 +348,30 @@ export interface ProcessorSpec {
    */
   enabled?: boolean;
   /**
-   * Number of processor pods. 0 keeps the service defined but scaled down; use enabled: false to remove it.
-   *
-   * @default 1
+   * Number of processor pods; unset means 1. 0 keeps the service defined but scaled down; use enabled: false to remove it. Leave it unset when autoscaling is set: the HorizontalPodAutoscaler then owns the pod count.
    */
   replicas?: number;
+  /**
+   * Scale the processor pods with a HorizontalPodAutoscaler (autoscaling/v2) on average CPU utilization, between minReplicas and maxReplicas, instead of a fixed replicas count. Unset: no autoscaler. Needs the cluster's resource metrics API (metrics-server); without it the autoscaler keeps the current count. Utilization is measured against the pods' CPU request (from resources or spec.profile).
+   */
+  autoscaling?: {
+    /**
+     * Fewest processor pods the autoscaler keeps.
+     *
+     * @default 1
+     */
+    minReplicas?: number;
+    /**
+     * Most processor pods the autoscaler scales out to.
+     */
+    maxReplicas: number;
+    /**
+     * Average CPU utilization across the pods, in percent of their CPU request, that the autoscaler steers toward: above it adds pods, below it removes them.
+     *
+     * @default 80
+     */
+    targetCPUUtilization?: number;
+  };
   image?: ImageSpec;
   resources?: ResourceRequirements;
   /**
@@ -379,11 +417,30 @@ export interface GatewaySpec {
    */
   enabled?: boolean;
   /**
-   * Number of gateway pods. 0 keeps the service defined but scaled down; use enabled: false to remove it.
-   *
-   * @default 1
+   * Number of gateway pods; unset means 1. 0 keeps the service defined but scaled down; use enabled: false to remove it. Leave it unset when autoscaling is set: the HorizontalPodAutoscaler then owns the pod count.
    */
   replicas?: number;
+  /**
+   * Scale the gateway pods with a HorizontalPodAutoscaler (autoscaling/v2) on average CPU utilization, between minReplicas and maxReplicas, instead of a fixed replicas count. Unset: no autoscaler. Needs the cluster's resource metrics API (metrics-server); without it the autoscaler keeps the current count. Utilization is measured against the pods' CPU request (from resources or spec.profile).
+   */
+  autoscaling?: {
+    /**
+     * Fewest gateway pods the autoscaler keeps.
+     *
+     * @default 1
+     */
+    minReplicas?: number;
+    /**
+     * Most gateway pods the autoscaler scales out to.
+     */
+    maxReplicas: number;
+    /**
+     * Average CPU utilization across the pods, in percent of their CPU request, that the autoscaler steers toward: above it adds pods, below it removes them.
+     *
+     * @default 80
+     */
+    targetCPUUtilization?: number;
+  };
   image?: ImageSpec;
   resources?: ResourceRequirements;
   /**
@@ -1061,11 +1118,30 @@ export interface DefaultedCatalogSpec {
    */
   enabled: boolean;
   /**
-   * Number of catalog pods. 0 keeps the service defined but scaled down; use enabled: false to remove it.
-   *
-   * @default 1
+   * Number of catalog pods; unset means 1. 0 keeps the service defined but scaled down; use enabled: false to remove it. Leave it unset when autoscaling is set: the HorizontalPodAutoscaler then owns the pod count.
    */
-  replicas: number;
+  replicas?: number;
+  /**
+   * Scale the catalog pods with a HorizontalPodAutoscaler (autoscaling/v2) on average CPU utilization, between minReplicas and maxReplicas, instead of a fixed replicas count. Unset: no autoscaler. Needs the cluster's resource metrics API (metrics-server); without it the autoscaler keeps the current count. Utilization is measured against the pods' CPU request (from resources or spec.profile).
+   */
+  autoscaling?: {
+    /**
+     * Fewest catalog pods the autoscaler keeps.
+     *
+     * @default 1
+     */
+    minReplicas: number;
+    /**
+     * Most catalog pods the autoscaler scales out to.
+     */
+    maxReplicas: number;
+    /**
+     * Average CPU utilization across the pods, in percent of their CPU request, that the autoscaler steers toward: above it adds pods, below it removes them.
+     *
+     * @default 80
+     */
+    targetCPUUtilization: number;
+  };
   image: DefaultedImageSpec;
   resources?: ResourceRequirements;
   /**
@@ -1148,11 +1224,30 @@ export interface DefaultedProcessorSpec {
    */
   enabled: boolean;
   /**
-   * Number of processor pods. 0 keeps the service defined but scaled down; use enabled: false to remove it.
-   *
-   * @default 1
+   * Number of processor pods; unset means 1. 0 keeps the service defined but scaled down; use enabled: false to remove it. Leave it unset when autoscaling is set: the HorizontalPodAutoscaler then owns the pod count.
    */
-  replicas: number;
+  replicas?: number;
+  /**
+   * Scale the processor pods with a HorizontalPodAutoscaler (autoscaling/v2) on average CPU utilization, between minReplicas and maxReplicas, instead of a fixed replicas count. Unset: no autoscaler. Needs the cluster's resource metrics API (metrics-server); without it the autoscaler keeps the current count. Utilization is measured against the pods' CPU request (from resources or spec.profile).
+   */
+  autoscaling?: {
+    /**
+     * Fewest processor pods the autoscaler keeps.
+     *
+     * @default 1
+     */
+    minReplicas: number;
+    /**
+     * Most processor pods the autoscaler scales out to.
+     */
+    maxReplicas: number;
+    /**
+     * Average CPU utilization across the pods, in percent of their CPU request, that the autoscaler steers toward: above it adds pods, below it removes them.
+     *
+     * @default 80
+     */
+    targetCPUUtilization: number;
+  };
   image: DefaultedImageSpec;
   resources?: ResourceRequirements;
   /**
@@ -1198,11 +1293,30 @@ export interface DefaultedGatewaySpec {
    */
   enabled: boolean;
   /**
-   * Number of gateway pods. 0 keeps the service defined but scaled down; use enabled: false to remove it.
-   *
-   * @default 1
+   * Number of gateway pods; unset means 1. 0 keeps the service defined but scaled down; use enabled: false to remove it. Leave it unset when autoscaling is set: the HorizontalPodAutoscaler then owns the pod count.
    */
-  replicas: number;
+  replicas?: number;
+  /**
+   * Scale the gateway pods with a HorizontalPodAutoscaler (autoscaling/v2) on average CPU utilization, between minReplicas and maxReplicas, instead of a fixed replicas count. Unset: no autoscaler. Needs the cluster's resource metrics API (metrics-server); without it the autoscaler keeps the current count. Utilization is measured against the pods' CPU request (from resources or spec.profile).
+   */
+  autoscaling?: {
+    /**
+     * Fewest gateway pods the autoscaler keeps.
+     *
+     * @default 1
+     */
+    minReplicas: number;
+    /**
+     * Most gateway pods the autoscaler scales out to.
+     */
+    maxReplicas: number;
+    /**
+     * Average CPU utilization across the pods, in percent of their CPU request, that the autoscaler steers toward: above it adds pods, below it removes them.
+     *
+     * @default 80
+     */
+    targetCPUUtilization: number;
+  };
   image: DefaultedImageSpec;
   resources?: ResourceRequirements;
   /**

@@ -88,6 +88,9 @@ function serviceConfig(
   }
 }
 
+/** Services whose spec has `autoscaling` (a HorizontalPodAutoscaler instead of a fixed replicas count). */
+const SCALABLE_SERVICES: readonly ServiceName[] = ['catalog', 'processor', 'gateway'];
+
 /** Services that keep state in Postgres. */
 const DATABASE_SERVICES: readonly ServiceName[] = ['catalog', 'processor', 'invoices'];
 
@@ -120,9 +123,24 @@ export function servicesValues(demo: DefaultedObservabilityDemo): Record<string,
   for (const name of SERVICE_NAMES) {
     const spec = demo.spec.services[name];
     const { config, env: extraEnv } = serviceConfig(demo, name);
+    const autoscaling = 'autoscaling' in spec ? spec.autoscaling : undefined;
     services[name] = {
       enabled: spec.enabled,
-      replicas: spec.replicas,
+      // With autoscaling the chart renders a HorizontalPodAutoscaler and leaves Deployment.spec.replicas out, so
+      // the operator's apply never owns, and never resets, the count the autoscaler chose.
+      replicas: spec.replicas ?? 1,
+      ...(SCALABLE_SERVICES.includes(name)
+        ? {
+            autoscaling: autoscaling
+              ? {
+                  enabled: true,
+                  minReplicas: autoscaling.minReplicas,
+                  maxReplicas: autoscaling.maxReplicas,
+                  targetCPUUtilizationPercentage: autoscaling.targetCPUUtilization,
+                }
+              : { enabled: false },
+          }
+        : {}),
       image: image(spec.image),
       resources: spec.resources ?? {},
       config,

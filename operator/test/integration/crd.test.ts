@@ -157,17 +157,16 @@ describe('the samples', () => {
       paused: false,
       profile: 'small',
       services: {
+        // catalog, processor and gateway leave replicas unset (one pod), so autoscaling can be added later.
         catalog: {
           enabled: true,
-          replicas: 1,
           image,
           cache: { enabled: true, maxEntries: 10000, ttlSeconds: 60 },
         },
-        processor: { enabled: true, replicas: 1, image },
+        processor: { enabled: true, image },
         invoices: { enabled: true, replicas: 1, image },
         gateway: {
           enabled: true,
-          replicas: 1,
           image,
           rateLimit: { requestsPerSecond: 50, burst: 100 },
           auth: { mode: 'none' },
@@ -217,6 +216,27 @@ describe('the samples', () => {
     expect(created.spec.services.gateway.auth.jwt?.secretRef).toEqual({
       name: 'shop-jwks',
       key: 'jwks.json',
+    });
+  });
+
+  it('autoscaling.yaml is accepted with the autoscalers it sets and no replicas counts', async () => {
+    const created = await create({ ...sample('autoscaling.yaml'), metadata: { name: 'autoscaling' } });
+    const { catalog, processor, gateway } = created.spec.services;
+    expect([catalog, processor, gateway].map((s) => [s.replicas, s.autoscaling])).toEqual([
+      [undefined, { minReplicas: 2, maxReplicas: 6, targetCPUUtilization: 70 }],
+      [undefined, { minReplicas: 1, maxReplicas: 4, targetCPUUtilization: 80 }],
+      [undefined, { minReplicas: 2, maxReplicas: 4, targetCPUUtilization: 75 }],
+    ]);
+  });
+
+  it('autoscaling fills in minReplicas 1 and a CPU target of 80 percent', async () => {
+    const created = await create(
+      demo('autoscaling-defaults', { services: { processor: { autoscaling: { maxReplicas: 3 } } } }),
+    );
+    expect(created.spec.services.processor.autoscaling).toEqual({
+      minReplicas: 1,
+      maxReplicas: 3,
+      targetCPUUtilization: 80,
     });
   });
 
@@ -338,6 +358,31 @@ describe('invalid ObservabilityDemos are rejected with a message a person can ac
       'negative replicas',
       { services: { catalog: { replicas: -1 } } },
       'spec.services.catalog.replicas in body should be greater than or equal to 0',
+    ],
+    ...(['catalog', 'processor', 'gateway'] as const).map((service): [string, unknown, string] => [
+      `both replicas and autoscaling on ${service}`,
+      { services: { [service]: { replicas: 2, autoscaling: { minReplicas: 2, maxReplicas: 4 } } } },
+      `services.${service} sets both replicas and autoscaling: remove replicas`,
+    ]),
+    [
+      'autoscaling with minReplicas above maxReplicas',
+      { services: { gateway: { autoscaling: { minReplicas: 5, maxReplicas: 3 } } } },
+      'gateway.autoscaling.minReplicas must not exceed maxReplicas',
+    ],
+    [
+      'autoscaling without maxReplicas',
+      { services: { catalog: { autoscaling: { minReplicas: 2 } } } },
+      'spec.services.catalog.autoscaling.maxReplicas: Required value',
+    ],
+    [
+      'autoscaling that allows zero pods',
+      { services: { processor: { autoscaling: { minReplicas: 0, maxReplicas: 2 } } } },
+      'spec.services.processor.autoscaling.minReplicas in body should be greater than or equal to 1',
+    ],
+    [
+      'a CPU utilization target above 100 percent',
+      { services: { catalog: { autoscaling: { maxReplicas: 2, targetCPUUtilization: 150 } } } },
+      'spec.services.catalog.autoscaling.targetCPUUtilization in body should be less than or equal to 100',
     ],
     [
       'a CPU request above its limit',
@@ -515,6 +560,38 @@ describe('updates', () => {
     })) as DefaultedObservabilityDemo;
     expect(updated.spec.services.catalog.replicas).toBe(3);
     expect(updated.metadata?.generation).toBe(2);
+  });
+
+  it('a service switches from a replicas count to autoscaling only when the same change removes replicas', async () => {
+    await create(demo('to-autoscaling', { services: { gateway: { replicas: 2 } } }));
+    const current = await get('to-autoscaling');
+    const replace = (body: DefaultedObservabilityDemo) =>
+      objects.replaceNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name: 'to-autoscaling',
+        body,
+      }) as Promise<DefaultedObservabilityDemo>;
+
+    const both = structuredClone(current);
+    both.spec.services.gateway.autoscaling = { minReplicas: 2, maxReplicas: 5, targetCPUUtilization: 80 };
+    const conflict = await rejection(replace(both));
+    expect(conflict.code).toBe(422);
+    expect(conflict.message).toContain(
+      'services.gateway sets both replicas and autoscaling: remove replicas',
+    );
+
+    const { replicas: _removed, ...gateway } = both.spec.services.gateway;
+    both.spec.services.gateway = gateway;
+    const switched = await replace(both);
+    expect(switched.spec.services.gateway.replicas).toBeUndefined();
+    expect(switched.spec.services.gateway.autoscaling).toEqual({
+      minReplicas: 2,
+      maxReplicas: 5,
+      targetCPUUtilization: 80,
+    });
   });
 });
 

@@ -14,6 +14,8 @@ import { at, loadCrd, rootSchema, rules, walk } from './api-schema.js';
 const crd = loadCrd();
 const root = rootSchema(crd);
 const SERVICES = ['catalog', 'processor', 'invoices', 'gateway', 'loadgen'];
+/** Services whose spec offers autoscaling instead of replicas. */
+const AUTOSCALED = ['catalog', 'processor', 'gateway'];
 
 describe('the ObservabilityDemo CRD', () => {
   it('declares the names, scope and version of the API', () => {
@@ -118,7 +120,8 @@ describe('the ObservabilityDemo CRD', () => {
       ...Object.fromEntries(
         SERVICES.flatMap((s) => [
           [`spec.services.${s}.enabled`, true],
-          [`spec.services.${s}.replicas`, 1],
+          // An autoscaled service has no replicas, so a default there would always conflict with autoscaling.
+          ...(AUTOSCALED.includes(s) ? [] : [[`spec.services.${s}.replicas`, 1]]),
         ]),
       ),
       ...Object.fromEntries(SERVICES.map((s) => [`spec.services.${s}.image.pullPolicy`, 'IfNotPresent'])),
@@ -129,6 +132,12 @@ describe('the ObservabilityDemo CRD', () => {
       'spec.services.gateway.rateLimit.requestsPerSecond': 50,
       'spec.services.gateway.rateLimit.burst': 100,
       'spec.services.gateway.auth.mode': 'none',
+      ...Object.fromEntries(
+        AUTOSCALED.flatMap((s) => [
+          [`spec.services.${s}.autoscaling.minReplicas`, 1],
+          [`spec.services.${s}.autoscaling.targetCPUUtilization`, 80],
+        ]),
+      ),
       'spec.services.gateway.auth.jwt.secretRef.key': 'jwks.json',
       'spec.services.loadgen.requestsPerSecond': 5,
       'spec.services.loadgen.mix': { browse: 60, order: 20, analytics: 15, enrich: 5, batch: 0 },
@@ -149,6 +158,7 @@ describe('the ObservabilityDemo CRD', () => {
     };
     const actual = Object.fromEntries(Object.keys(expected).map((p) => [p, at(root, p).default]));
     expect(actual).toEqual(expected);
+    for (const s of AUTOSCALED) expect(at(root, `spec.services.${s}.replicas`).default).toBeUndefined();
   });
 
   it('the default traffic mix adds up to 100', () => {
@@ -160,6 +170,21 @@ describe('the ObservabilityDemo CRD', () => {
     for (const s of SERVICES) {
       expect(at(root, `spec.services.${s}.replicas`)).toMatchObject({ type: 'integer', minimum: 0 });
       expect(typeof at(root, `spec.services.${s}.replicas`).maximum).toBe('number');
+    }
+    for (const s of AUTOSCALED) {
+      const max = at(root, `spec.services.${s}.replicas`).maximum;
+      expect(at(root, `spec.services.${s}.autoscaling.minReplicas`)).toMatchObject({
+        minimum: 1,
+        maximum: max,
+      });
+      expect(at(root, `spec.services.${s}.autoscaling.maxReplicas`)).toMatchObject({
+        minimum: 1,
+        maximum: max,
+      });
+      expect(at(root, `spec.services.${s}.autoscaling.targetCPUUtilization`)).toMatchObject({
+        minimum: 1,
+        maximum: 100,
+      });
     }
     expect(at(root, 'spec.faults[].percent')).toMatchObject({ minimum: 0, maximum: 100 });
     expect(at(root, 'spec.faults[].latencyMs')).toMatchObject({ minimum: 1 });
@@ -275,6 +300,14 @@ describe('the ObservabilityDemo CRD', () => {
           `spec.services.${s}.resources`,
           /quantity\(.*requests\.memory.*compareTo.*limits\.memory/,
           'requests.memory must not exceed',
+        ],
+      ]),
+      ...AUTOSCALED.flatMap((s): [string, RegExp, string][] => [
+        [`spec.services.${s}`, /!has\(self\.autoscaling\) \|\| !has\(self\.replicas\)/, 'remove replicas'],
+        [
+          `spec.services.${s}.autoscaling`,
+          /minReplicas.*<= self\.maxReplicas/,
+          'must not exceed maxReplicas',
         ],
       ]),
       ...['spec.networkPolicy.gatewayFrom[]', 'spec.networkPolicy.extraEgress[].to[]'].flatMap(

@@ -10,6 +10,7 @@ const samples = loadSamples();
 describe('manifests/samples', () => {
   it('has the documented samples', () => {
     expect(samples.map((s) => s.file)).toEqual([
+      'autoscaling.yaml',
       'external-backends.yaml',
       'fault-scenario.yaml',
       'full.yaml',
@@ -35,7 +36,8 @@ describe('manifests/samples', () => {
     const inFull = new Set(valueLeaves(full.object.spec, 'spec', spec));
     const inOthers = new Set(others.flatMap((s) => valueLeaves(s.object.spec, 'spec', spec)));
     const missing = schemaLeaves(rootSchema(), 'spec').filter((path) => !inFull.has(path));
-    // Exclusive alternatives (external backends, a JWKS Secret instead of a URL) cannot share one object.
+    // Exclusive alternatives (external backends, a JWKS Secret instead of a URL, autoscaling instead of replicas)
+    // cannot share one object.
     expect(missing.filter((path) => !inOthers.has(path))).toEqual([]);
     expect(missing.sort()).toEqual(
       [
@@ -43,6 +45,11 @@ describe('manifests/samples', () => {
         'spec.messaging.nats.url',
         'spec.services.gateway.auth.jwt.secretRef.key',
         'spec.services.gateway.auth.jwt.secretRef.name',
+        ...['catalog', 'processor', 'gateway'].flatMap((service) =>
+          ['minReplicas', 'maxReplicas', 'targetCPUUtilization'].map(
+            (field) => `spec.services.${service}.autoscaling.${field}`,
+          ),
+        ),
       ].sort(),
     );
   });

@@ -230,6 +230,44 @@ describe('volume claims when the demo is deleted', () => {
   });
 });
 
+describe('autoscaling', () => {
+  const chartValues = (values: Record<string, unknown>, name: string) =>
+    (values.services as Record<string, { replicas: number; autoscaling?: unknown }>)[name]!;
+
+  it("passes a service's autoscaling to the chart's HorizontalPodAutoscaler values", () => {
+    const d = demo();
+    const { replicas: _fixed, ...gateway } = d.spec.services.gateway;
+    d.spec.services.gateway = {
+      ...gateway,
+      autoscaling: { minReplicas: 2, maxReplicas: 7, targetCPUUtilization: 65 },
+    };
+    const values = servicesValues(d);
+    expect(chartValues(values, 'gateway').autoscaling).toEqual({
+      enabled: true,
+      minReplicas: 2,
+      maxReplicas: 7,
+      targetCPUUtilizationPercentage: 65,
+    });
+    expect(chartValues(values, 'catalog').autoscaling).toEqual({ enabled: false });
+  });
+
+  it('runs one pod of a service whose replicas are unset and that has no autoscaling', () => {
+    const d = demo();
+    const { replicas: _fixed, ...processor } = d.spec.services.processor;
+    d.spec.services.processor = processor;
+    expect(chartValues(servicesValues(d), 'processor')).toMatchObject({
+      replicas: 1,
+      autoscaling: { enabled: false },
+    });
+  });
+
+  it('sends no autoscaling for invoices and loadgen, which have none in the CRD', () => {
+    const values = servicesValues(demo());
+    expect(chartValues(values, 'invoices')).not.toHaveProperty('autoscaling');
+    expect(chartValues(values, 'loadgen')).not.toHaveProperty('autoscaling');
+  });
+});
+
 describe('NATS clustering', () => {
   const withNats = (nats: Record<string, unknown>) => {
     const d = demo();
