@@ -195,6 +195,18 @@ const CONTEXT: Record<string, { spec: Spec; why: string }> = {
   },
 };
 
+/**
+ * Settings besides CONTEXT in which a field's description promises an effect; each is checked as well, the field
+ * changed the same way.
+ */
+const ALSO_IN: { path: string; spec: Spec; why: string }[] = [
+  {
+    path: 'spec.messaging.nats.jetstream.size',
+    spec: { messaging: { nats: { jetstream: { storage: 'memory' } } } },
+    why: 'size bounds JetStream storage per server with either storage',
+  },
+];
+
 const MIX_KEYS = ['browse', 'order', 'analytics', 'enrich', 'batch'];
 /**
  * Further changes a new value requires to be valid, made in the changed CR only; each says why. The comparison
@@ -384,9 +396,8 @@ function changedObjects(a: Map<string, string>, b: Map<string, string>): string[
 }
 
 /** The CR with the leaf's context, and the same with the leaf set to another valid value; both admitted. */
-async function pair(path: string) {
+async function pair(path: string, base: Spec = contextFor(path).spec) {
   const segs = segments(path);
-  const base = contextFor(path).spec;
   const before = await admit(base);
   const current = getAt(before.spec, segs);
   const value = otherValue(path, at(schema, path), current);
@@ -419,12 +430,14 @@ describe('every field of the ObservabilityDemo spec', () => {
       ...Object.keys(VALUES),
       ...Object.keys(CONTEXT),
       ...Object.keys(CHANGED_WITH),
+      ...ALSO_IN.map((c) => c.path),
     ])
       expect([key, paths.has(key)]).toEqual([key, true]);
     for (const key of [
       ...Object.keys(NO_RENDER_EFFECT),
       ...Object.keys(VALUES),
       ...Object.keys(CHANGED_WITH),
+      ...ALSO_IN.map((c) => c.path),
     ])
       expect([key, LEAVES.includes(key)]).toEqual([key, true]);
   });
@@ -439,6 +452,19 @@ describe('every field of the ObservabilityDemo spec', () => {
       changed: 'some object',
     });
   });
+
+  it.each(ALSO_IN.map((c) => [c.path, c.spec] as const))(
+    '%s changes what the operator renders also in %j',
+    async (path, spec) => {
+      const { before, after, value } = await pair(path, structuredClone(spec));
+      const changed = changedObjects(await rendered(before), await rendered(after));
+      expect({ path, value, changed: changed.length > 0 ? 'some object' : 'nothing' }).toEqual({
+        path,
+        value,
+        changed: 'some object',
+      });
+    },
+  );
 
   it.each(Object.entries(NO_RENDER_EFFECT))(
     '%s renders nothing different, and the test named for it exists',
