@@ -25,6 +25,11 @@ export const OperatorConfigSchema = z.object({
   /** Empty: every namespace. */
   WATCH_NAMESPACE: z.string().default(''),
   RESYNC_PERIOD: duration('10m'),
+  /**
+   * A reconcile still running after this long is aborted (its API requests and helm process cancelled), reported
+   * with a Warning Event and a metric, and retried with backoff. A reconcile normally takes seconds.
+   */
+  RECONCILE_TIMEOUT: duration('2m').refine((ms) => ms > 0, 'a duration above zero, such as 2m'),
   /** Parallel reconciles; a reconcile mostly waits on the API server and helm, so more than the cores. */
   MAX_CONCURRENT_RECONCILES: env.int(4, 1, 32),
   LEADER_ELECT: env.bool(true),

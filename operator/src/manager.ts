@@ -116,25 +116,44 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
 
   const lead = async (signal?: AbortSignal) => {
     await Promise.all(informers.map((i) => i.waitForSync()));
-    if (signal?.aborted) return;
+    if (signal?.aborted || stopping) return;
     controller = new Controller({
       name: 'observabilitydemo',
       maxConcurrentReconciles: config.MAX_CONCURRENT_RECONCILES,
       registry,
       logger,
-      reconcile: async ({ namespace, name }) => {
+      reconcileTimeoutMs: config.RECONCILE_TIMEOUT,
+      reconcile: async ({ namespace, name, signal }) => {
         if (namespace === undefined) return;
-        const result = await reconciler.reconcile(namespace, name);
+        const result = await reconciler.reconcile(namespace, name, signal);
         return result.requeueAfter === undefined ? undefined : { requeueAfter: result.requeueAfter };
       },
+      onAborted: ({ key }, reason) => {
+        const demo = demos.store.get(key);
+        // After leadership is lost nothing may be written, an Event included: the log and the metric say it.
+        if (demo === undefined || reason === 'leadership_lost') return;
+        events.event(
+          demo,
+          'Warning',
+          reason === 'timeout' ? 'ReconcileTimedOut' : 'ReconcileAborted',
+          'Reconcile',
+          reason === 'timeout'
+            ? `reconcile aborted after RECONCILE_TIMEOUT (${config.RECONCILE_TIMEOUT} ms); it is retried with backoff`
+            : 'reconcile aborted: the operator is shutting down; the next leader reconciles again',
+        );
+      },
+    });
+    // The term's end aborts its reconciles at once (before a graceful stop hands the Lease over).
+    signal?.addEventListener('abort', () => void follow(stopping ? 'shutdown' : 'leadership_lost'), {
+      once: true,
     });
     controller.start();
     for (const demo of demos.store.list()) enqueue(objectKey(demo));
   };
-  const follow = async () => {
+  const follow = async (reason: 'shutdown' | 'leadership_lost') => {
     const ending = controller;
     controller = undefined;
-    await ending?.stop();
+    await ending?.stop(reason);
   };
 
   let stopping = false;
@@ -160,13 +179,13 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
             onStoppedLeading: (reason) => {
               if (reason === 'lost')
                 logger.error('leadership lost: reconciling stops until it is regained', { identity });
-              void follow();
+              void follow(reason === 'lost' ? 'leadership_lost' : 'shutdown');
             },
             onNewLeader: (leader) => logger.info('leader observed', { leader }),
           },
         });
         await elector.run();
-        await follow();
+        await follow(stopping ? 'shutdown' : 'leadership_lost');
       }
     })();
     // Leader and standby are both ready (a standby marked unready would stall rolling updates of the Deployment).
@@ -192,9 +211,11 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     identity,
     async stop() {
       stopping = true;
+      // Reconciles end and their Events are written while this replica still holds the Lease; then it is released.
+      await follow('shutdown');
+      await events.flush();
       await elector?.stop();
       await campaign;
-      await follow();
       await Promise.all(informers.map((i) => i.stop()));
       await events.flush();
       await health.close();

@@ -15,7 +15,11 @@ export interface RequestOpts {
   body?: unknown;
   contentType?: string;
   query?: Query;
+  signal?: AbortSignal;
 }
+
+/** Called before every write; throws to refuse it (e.g. leadership ended). */
+export type WriteGuard = (method: string, path: string) => void;
 
 interface ResourceInfo {
   plural: string;
@@ -31,11 +35,37 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * prove that an unchanged demo causes no writes.
  */
 export class KubeClient {
-  private readonly resources = new Map<string, Promise<Map<string, ResourceInfo>>>();
+  private readonly resources: Map<string, Promise<Map<string, ResourceInfo>>> = new Map();
   /** Requests sent, by HTTP method. */
-  readonly requests = new Map<string, number>();
+  readonly requests: Map<string, number> = new Map();
 
-  constructor(readonly http: HttpClient) {}
+  constructor(
+    readonly http: HttpClient,
+    private readonly scope: { signal?: AbortSignal; writeGuard?: WriteGuard } = {},
+    shared?: KubeClient,
+  ) {
+    if (shared) {
+      this.resources = shared.resources;
+      this.requests = shared.requests;
+    }
+  }
+
+  /**
+   * The same client (discovery cache and request counts shared) whose every request carries `signal`, so aborting
+   * it cancels what is in flight and refuses what comes next, and whose writes first pass `writeGuard`.
+   */
+  scoped(scope: { signal?: AbortSignal; writeGuard?: WriteGuard }): KubeClient {
+    const signal =
+      scope.signal && this.scope.signal
+        ? AbortSignal.any([this.scope.signal, scope.signal])
+        : (scope.signal ?? this.scope.signal);
+    const writeGuard = scope.writeGuard ?? this.scope.writeGuard;
+    return new KubeClient(
+      this.http,
+      { ...(signal ? { signal } : {}), ...(writeGuard ? { writeGuard } : {}) },
+      this,
+    );
+  }
 
   static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
     return new KubeClient(new HttpClient(kc));
@@ -47,9 +77,15 @@ export class KubeClient {
     return n;
   }
 
-  request<T>(method: string, path: string, opts: RequestOpts = {}): Promise<T> {
+  async request<T>(method: string, path: string, opts: RequestOpts = {}): Promise<T> {
+    const signal =
+      opts.signal && this.scope.signal
+        ? AbortSignal.any([this.scope.signal, opts.signal])
+        : (opts.signal ?? this.scope.signal);
+    signal?.throwIfAborted();
+    if (WRITE_METHODS.has(method)) this.scope.writeGuard?.(method, path);
     this.requests.set(method, (this.requests.get(method) ?? 0) + 1);
-    return this.http.request<T>(method, path, opts);
+    return this.http.request<T>(method, path, { ...opts, ...(signal ? { signal } : {}) });
   }
 
   /** The resource (plural) and scope of a kind, from API discovery; cached per group version. */
@@ -57,17 +93,18 @@ export class KubeClient {
     let pending = this.resources.get(apiVersion);
     if (pending === undefined) {
       const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-      pending = this.request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>(
-        'GET',
-        path,
-      ).then(
-        (list) =>
-          new Map(
-            list.resources
-              .filter((r) => !r.name.includes('/'))
-              .map((r) => [r.kind, { plural: r.name, namespaced: r.namespaced }]),
-          ),
-      );
+      // Shared by every reconcile, so not bound to the signal of the one that happened to ask first.
+      this.requests.set('GET', (this.requests.get('GET') ?? 0) + 1);
+      pending = this.http
+        .request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>('GET', path)
+        .then(
+          (list) =>
+            new Map(
+              list.resources
+                .filter((r) => !r.name.includes('/'))
+                .map((r) => [r.kind, { plural: r.name, namespaced: r.namespaced }]),
+            ),
+        );
       // A failed discovery (e.g. a CRD not established yet) is retried on the next call.
       pending.catch(() => this.resources.delete(apiVersion));
       this.resources.set(apiVersion, pending);

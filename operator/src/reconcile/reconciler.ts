@@ -111,8 +111,12 @@ export class DemoReconciler {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const { client } = this.deps;
+  /**
+   * `signal` ends the reconcile: aborting it cancels the API requests and the helm process in flight and refuses
+   * every request after, so an aborted reconcile writes nothing more (not even its failure).
+   */
+  async reconcile(namespace: string, name: string, signal?: AbortSignal): Promise<ReconcileResult> {
+    const client = signal ? this.deps.client.scoped({ signal }) : this.deps.client;
     const demo = await client.get<DefaultedObservabilityDemo>({
       apiVersion: API_VERSION,
       kind: KIND,
@@ -124,7 +128,7 @@ export class DemoReconciler {
     const generation = demo.metadata?.generation ?? 0;
 
     if (demo.spec.paused) {
-      await this.writeStatus(demo, {
+      await this.writeStatus(client, demo, {
         ...demo.status,
         phase: 'Paused',
         conditions: setConditions(
@@ -146,10 +150,11 @@ export class DemoReconciler {
 
     let desired: KubeObject[];
     try {
-      await this.ensureSecrets(demo);
-      desired = await this.render(demo);
+      await this.ensureSecrets(client, demo);
+      desired = await this.render(demo, signal);
     } catch (error) {
-      await this.reportFailure(demo, 'RenderFailed', error);
+      signal?.throwIfAborted();
+      await this.reportFailure(client, demo, 'RenderFailed', error);
       throw error;
     }
 
@@ -157,10 +162,11 @@ export class DemoReconciler {
     let live: KubeObject[];
     let pruned: number;
     try {
-      ({ applied, live } = await this.applyAll(desired));
-      pruned = await this.prune(demo, desired);
+      ({ applied, live } = await this.applyAll(client, desired));
+      pruned = await this.prune(client, demo, desired);
     } catch (error) {
-      await this.reportFailure(demo, 'ApplyFailed', error);
+      signal?.throwIfAborted();
+      await this.reportFailure(client, demo, 'ApplyFailed', error);
       throw error;
     }
     if (applied > 0) this.deps.recordEvent?.(demo, 'Normal', 'Applied', `applied ${applied} object(s)`);
@@ -211,6 +217,7 @@ export class DemoReconciler {
     const telemetry = await this.deps.verifyTelemetry?.(demo, {
       prometheusReady:
         prometheus !== undefined && prometheus.ready >= prometheus.desired && prometheus.desired > 0,
+      ...(signal ? { signal } : {}),
     });
     if (telemetry) observed.push(telemetry.condition);
     const previousReady = demo.status?.conditions?.find((c) => c.type === 'Ready')?.status;
@@ -224,7 +231,7 @@ export class DemoReconciler {
       endpoints: componentNames(demo).endpoints(new Set(components.map((c) => c.name))),
       inventory: desired.map(refOf),
     };
-    await this.writeStatus(demo, status);
+    await this.writeStatus(client, demo, status);
     if (allReady && previousReady !== 'True') {
       this.deps.recordEvent?.(demo, 'Normal', 'Ready', 'every component is ready');
     }
@@ -241,7 +248,7 @@ export class DemoReconciler {
    * its RBAC cannot read any Secret, its own included. A confirmed Secret is not POSTed again for a while, so an
    * unchanged demo costs no request; a deleted one is recreated after that.
    */
-  private async ensureSecrets(demo: DefaultedObservabilityDemo): Promise<void> {
+  private async ensureSecrets(client: KubeClient, demo: DefaultedObservabilityDemo): Promise<void> {
     const { name, namespace, uid } = id(demo);
     const names = generatedSecretNames(name);
     const wanted: { name: string; data: () => Record<string, string>; needed: boolean }[] = [
@@ -269,7 +276,7 @@ export class DemoReconciler {
       if (this.confirmedSecrets.has(key)) continue;
       const ref = { apiVersion: 'v1', kind: 'Secret', namespace, name: s.name };
       try {
-        await this.deps.client.request('POST', await this.deps.client.path({ ...ref, name: undefined }), {
+        await client.request('POST', await client.path({ ...ref, name: undefined }), {
           body: {
             apiVersion: 'v1',
             kind: 'Secret',
@@ -300,7 +307,7 @@ export class DemoReconciler {
     };
   }
 
-  private async render(demo: DefaultedObservabilityDemo): Promise<KubeObject[]> {
+  private async render(demo: DefaultedObservabilityDemo, signal?: AbortSignal): Promise<KubeObject[]> {
     const plans = withComponentDefaults(
       planComponents(demo, this.deps.servicesValues, this.deps.operatorLocation),
       this.deps.componentDefaults ?? {},
@@ -313,6 +320,7 @@ export class DemoReconciler {
           release: name,
           namespace,
           values: plan.values,
+          ...(signal ? { signal } : {}),
         });
         return objects.map((o) => ({
           ...o,
@@ -339,10 +347,11 @@ export class DemoReconciler {
    * Returns the live state of every object afterwards (the read, or the apply's answer), which the readiness
    * report uses instead of reading again.
    */
-  private async applyAll(desired: KubeObject[]): Promise<{ applied: number; live: KubeObject[] }> {
-    const live = await mapLimit(desired, PARALLEL_REQUESTS, (obj) =>
-      this.deps.client.get<KubeObject>(toRef(obj)),
-    );
+  private async applyAll(
+    client: KubeClient,
+    desired: KubeObject[],
+  ): Promise<{ applied: number; live: KubeObject[] }> {
+    const live = await mapLimit(desired, PARALLEL_REQUESTS, (obj) => client.get<KubeObject>(toRef(obj)));
     const drifted = desired
       .map((obj, i) => ({ obj, i }))
       .filter(({ obj, i }) => {
@@ -358,19 +367,23 @@ export class DemoReconciler {
       let end = start + 1;
       while (end < drifted.length && drifted[end]?.obj.kind === drifted[start]?.obj.kind) end++;
       await mapLimit(drifted.slice(start, end), PARALLEL_REQUESTS, async ({ obj, i }) => {
-        live[i] = await this.deps.client.apply<KubeObject>(obj, FIELD_MANAGER);
+        live[i] = await client.apply<KubeObject>(obj, FIELD_MANAGER);
       });
       start = end;
     }
     return { applied: drifted.length, live: live as KubeObject[] };
   }
 
-  private async prune(demo: DefaultedObservabilityDemo, desired: KubeObject[]): Promise<number> {
+  private async prune(
+    client: KubeClient,
+    demo: DefaultedObservabilityDemo,
+    desired: KubeObject[],
+  ): Promise<number> {
     const keep = new Set(desired.map((o) => refKey(refOf(o))));
     let pruned = 0;
     for (const ref of demo.status?.inventory ?? []) {
       if (keep.has(refKey(ref))) continue;
-      if (await this.deps.client.delete({ ...ref, namespace: ref.namespace ?? id(demo).namespace })) pruned++;
+      if (await client.delete({ ...ref, namespace: ref.namespace ?? id(demo).namespace })) pruned++;
     }
     return pruned;
   }
@@ -404,6 +417,7 @@ export class DemoReconciler {
   }
 
   private async reportFailure(
+    client: KubeClient,
     demo: DefaultedObservabilityDemo,
     reason: string,
     error: unknown,
@@ -416,16 +430,17 @@ export class DemoReconciler {
       demo.metadata?.generation ?? 0,
       this.now(),
     );
-    await this.writeStatus(demo, { ...demo.status, phase: 'Degraded', conditions });
+    await this.writeStatus(client, demo, { ...demo.status, phase: 'Degraded', conditions });
   }
 
   /** Writes status only when it changed, so a resync of an unchanged demo writes nothing. */
   private async writeStatus(
+    client: KubeClient,
     demo: DefaultedObservabilityDemo,
     status: ObservabilityDemoStatus,
   ): Promise<void> {
     if (canonicalJson(status) === canonicalJson(demo.status ?? {})) return;
-    await this.deps.client.apply(
+    await client.apply(
       {
         apiVersion: API_VERSION,
         kind: KIND,

@@ -130,6 +130,8 @@ export interface TelemetryVerifierOptions {
 export interface TelemetryContext {
   /** Whether the demo's Prometheus StatefulSet has all its pods ready; before that a query can only fail. */
   prometheusReady: boolean;
+  /** The reconcile's signal: aborting it cancels the query (and caches nothing). */
+  signal?: AbortSignal;
 }
 
 export interface TelemetryCheck {
@@ -194,7 +196,7 @@ export class TelemetryVerifier {
       cached.generation !== generation ||
       now - cached.at >= this.interval(cached)
     ) {
-      const condition = await this.query(demo);
+      const condition = await this.query(demo, context.signal);
       const failed = condition.reason === UNREACHABLE;
       const failures = failed && cached?.uid === uid ? cached.failures + 1 : failed ? 1 : 0;
       cached = { uid, generation, at: now, condition, failures };
@@ -225,7 +227,7 @@ export class TelemetryVerifier {
     this.cache.delete(`${namespace}/${name}`);
   }
 
-  private async query(demo: DefaultedObservabilityDemo): Promise<ObservedCondition> {
+  private async query(demo: DefaultedObservabilityDemo, signal?: AbortSignal): Promise<ObservedCondition> {
     const base = new URL(this.options.prometheusUrl ?? inClusterPrometheusUrl(demo));
     // fetch refuses credentials in a URL; they become a Basic header and never appear in a message.
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -242,7 +244,9 @@ export class TelemetryVerifier {
         method: 'POST',
         headers,
         body: new URLSearchParams({ query: SERVICE_GRAPH_QUERY }),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: signal
+          ? AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)])
+          : AbortSignal.timeout(this.timeoutMs),
       });
       const body = (await res.json().catch(() => undefined)) as PrometheusAnswer | undefined;
       if (!res.ok || body?.status !== 'success' || body.data?.resultType !== 'vector') {
@@ -253,6 +257,8 @@ export class TelemetryVerifier {
         loadgenEnabled: demo.spec.services.loadgen.enabled,
       });
     } catch (error) {
+      // The reconcile was aborted: not a fact about Prometheus.
+      if (signal?.aborted) throw signal.reason;
       return {
         type: TELEMETRY_CONDITION,
         status: 'Unknown',

@@ -24,6 +24,8 @@ export interface RenderRequest {
   release: string;
   namespace: string;
   values: unknown;
+  /** Aborting it kills the helm process; the render then rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface HelmRendererOptions {
@@ -115,6 +117,7 @@ export class HelmRenderer {
       return JSON.parse(cached.json) as KubeObject[];
     }
     this.misses++;
+    req.signal?.throwIfAborted();
     const objects = await this.run(req, values);
     const json = JSON.stringify(objects);
     this.cache.delete(slot);
@@ -140,8 +143,16 @@ export class HelmRenderer {
       const child = execFile(
         this.options.helmBinary,
         args,
-        { timeout: this.options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+        {
+          timeout: this.options.timeoutMs ?? 30_000,
+          maxBuffer: 64 * 1024 * 1024,
+          ...(req.signal ? { signal: req.signal } : {}),
+        },
         (error, stdout, stderr) => {
+          if (req.signal?.aborted) {
+            reject(req.signal.reason);
+            return;
+          }
           if (error) {
             reject(new HelmRenderError(req.chart, stderr || error.message));
             return;

@@ -16,8 +16,26 @@ export interface ReconcileRequest {
   key: string;
   namespace?: string;
   name: string;
-  /** Aborted when the controller stops (leadership lost, shutdown): stop writing. */
+  /**
+   * Aborted when the controller stops (leadership lost, shutdown) or the reconcile outlives
+   * `reconcileTimeoutMs`: stop writing. Its reason is a ReconcileAbortedError.
+   */
   signal: AbortSignal;
+}
+
+/** Why a reconcile's signal was aborted. */
+export type AbortReason = 'timeout' | 'shutdown' | 'leadership_lost';
+const ABORT_REASONS: readonly AbortReason[] = ['timeout', 'shutdown', 'leadership_lost'];
+
+/** The reason of an aborted ReconcileRequest.signal. */
+export class ReconcileAbortedError extends Error {
+  constructor(
+    readonly reason: AbortReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ReconcileAbortedError';
+  }
 }
 
 /**
@@ -50,6 +68,13 @@ export interface ControllerOptions {
   logger?: RuntimeLogger;
   rateLimiter?: RateLimiter;
   tracer?: Tracer;
+  /**
+   * A reconcile's signal is aborted after this long (controller-runtime's ReconciliationTimeout); the key is then
+   * retried with backoff. None when omitted.
+   */
+  reconcileTimeoutMs?: number;
+  /** Called after a reconcile whose signal was aborted has returned (for an Event). */
+  onAborted?: (request: Omit<ReconcileRequest, 'signal'>, reason: AbortReason, error: unknown) => void;
 }
 
 /** Maps an event's object to the keys to reconcile (e.g. an owned object to its owner). */
@@ -76,6 +101,7 @@ interface ControllerMetrics {
   time: Histogram<'controller'>;
   activeWorkers: Gauge<'controller'>;
   maxConcurrent: Gauge<'controller'>;
+  aborted: Counter<'controller' | 'reason'>;
 }
 
 const metricsByRegistry = new WeakMap<Registry<RegistryContentType>, ControllerMetrics>();
@@ -123,6 +149,13 @@ function controllerMetrics(registry: Registry<RegistryContentType>): ControllerM
       labelNames,
       registers,
     }),
+    // Not one of controller-runtime's (it has none for this), hence our own prefix.
+    aborted: new Counter({
+      name: 'obsdemo_operator_reconcile_aborted_total',
+      help: 'Reconciles whose signal was aborted, per controller and reason (timeout, shutdown, leadership_lost)',
+      labelNames: ['controller', 'reason'] as const,
+      registers,
+    }),
   };
   metricsByRegistry.set(registry, metrics);
   return metrics;
@@ -142,6 +175,8 @@ export class Controller {
   private readonly tracer: Tracer;
   private readonly metrics: ControllerMetrics | undefined;
   private readonly stopController = new AbortController();
+  private readonly reconcileTimeoutMs: number | undefined;
+  private readonly onAborted: ControllerOptions['onAborted'];
   private running: Promise<void>[] = [];
 
   constructor(options: ControllerOptions) {
@@ -150,6 +185,8 @@ export class Controller {
     this.workers = Math.max(1, options.maxConcurrentReconciles ?? 1);
     this.logger = options.logger ?? silentLogger;
     this.tracer = options.tracer ?? trace.getTracer('obsdemo-operator');
+    this.reconcileTimeoutMs = options.reconcileTimeoutMs;
+    this.onAborted = options.onAborted;
     this.queue = new WorkQueue({
       name: options.name,
       ...(options.registry ? { registry: options.registry } : {}),
@@ -164,6 +201,7 @@ export class Controller {
       this.metrics.terminalErrors.inc(labels, 0);
       this.metrics.activeWorkers.set(labels, 0);
       this.metrics.maxConcurrent.set(labels, this.workers);
+      for (const reason of ABORT_REASONS) this.metrics.aborted.inc({ ...labels, reason }, 0);
     }
   }
 
@@ -197,8 +235,11 @@ export class Controller {
   }
 
   /** Stops taking keys, aborts the reconcilers' signal and waits for in-flight reconciles to return. */
-  async stop(): Promise<void> {
-    this.stopController.abort();
+  async stop(reason: 'shutdown' | 'leadership_lost' = 'shutdown'): Promise<void> {
+    if (!this.stopController.signal.aborted)
+      this.stopController.abort(
+        new ReconcileAbortedError(reason, `controller ${this.name} stopped (${reason.replace('_', ' ')})`),
+      );
     await this.queue.shutDownWithDrain();
     await Promise.all(this.running);
     this.queue.unregister();
@@ -235,16 +276,32 @@ export class Controller {
       'obsdemo.reconcile_id': reconcileId,
     };
     if (namespace !== undefined) attributes['k8s.namespace.name'] = namespace;
+    // One signal per reconcile: the controller's stop, or this reconcile's timeout.
+    const stop = this.stopController.signal;
+    const aborter = new AbortController();
+    const onStop = () => aborter.abort(stop.reason);
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
+    const timeoutMs = this.reconcileTimeoutMs;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              aborter.abort(
+                new ReconcileAbortedError(
+                  'timeout',
+                  `reconcile of ${key} exceeded its timeout of ${timeoutMs} ms`,
+                ),
+              ),
+            timeoutMs,
+          );
+    const request = { key, name, ...(namespace !== undefined ? { namespace } : {}) };
     await this.tracer.startActiveSpan(`reconcile ${this.name}`, { attributes }, async (span) => {
       const started = performance.now();
       let result: Result;
       try {
-        const outcome = await this.reconciler({
-          key,
-          name,
-          ...(namespace !== undefined ? { namespace } : {}),
-          signal: this.stopController.signal,
-        });
+        const outcome = await this.reconciler({ ...request, signal: aborter.signal });
         if (outcome?.requeueAfter !== undefined && outcome.requeueAfter > 0) {
           this.queue.forget(key);
           this.queue.addAfter(key, outcome.requeueAfter);
@@ -261,6 +318,18 @@ export class Controller {
       } catch (error) {
         result = 'error';
         this.metrics?.errors.inc({ controller: this.name });
+        if (aborter.signal.aborted) {
+          const cause: unknown = aborter.signal.reason;
+          const reason = cause instanceof ReconcileAbortedError ? cause.reason : 'shutdown';
+          this.metrics?.aborted.inc({ controller: this.name, reason });
+          span.setAttribute('obsdemo.reconcile.aborted', reason);
+          this.logger.warn('reconcile aborted', { ...fields, reason });
+          try {
+            this.onAborted?.(request, reason, error);
+          } catch (callbackError) {
+            this.logger.error('onAborted failed', errorFields(callbackError));
+          }
+        }
         span.recordException(error instanceof Error ? error : String(error));
         span.setStatus({
           code: SpanStatusCode.ERROR,
@@ -279,6 +348,8 @@ export class Controller {
           });
         }
       } finally {
+        clearTimeout(timer);
+        stop.removeEventListener('abort', onStop);
         span.end();
       }
       this.metrics?.total.inc({ controller: this.name, result });

@@ -48,7 +48,9 @@ export {
 } from './leader-election.js';
 export {
   Controller,
+  ReconcileAbortedError,
   TerminalError,
+  type AbortReason,
   type ControllerOptions,
   type MapFunc,
   type ReconcileRequest,

@@ -21,6 +21,17 @@ describe('OperatorConfigSchema', () => {
     expect(run).not.toThrow(/\n/);
   });
 
+  it('reads RECONCILE_TIMEOUT as a duration, 2m by default, and refuses zero or a bare number in one line', () => {
+    expect(parseConfig(OperatorConfigSchema, {}).RECONCILE_TIMEOUT).toBe(120_000);
+    expect(parseConfig(OperatorConfigSchema, { RECONCILE_TIMEOUT: '45s' }).RECONCILE_TIMEOUT).toBe(45_000);
+    for (const bad of ['0s', '90']) {
+      const run = () => parseConfig(OperatorConfigSchema, { RECONCILE_TIMEOUT: bad });
+      expect(run).toThrow(ConfigError);
+      expect(run).toThrow(/^config error: RECONCILE_TIMEOUT/);
+      expect(run).not.toThrow(/\n/);
+    }
+  });
+
   it('reads the chart-wide component defaults as JSON, and none when unset', () => {
     const defaults = { postgres: { image: { repository: 'mirror/postgres' } } };
     expect(

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { Registry } from 'prom-client';
-import { Controller, TerminalError } from '../../../src/runtime/controller.js';
+import { Controller, ReconcileAbortedError, TerminalError } from '../../../src/runtime/controller.js';
+import type { AbortReason } from '../../../src/runtime/controller.js';
 import type { ReconcileRequest, ReconcileResult } from '../../../src/runtime/controller.js';
 import { ItemExponentialFailureRateLimiter } from '../../../src/runtime/rate-limiter.js';
 
@@ -138,6 +139,76 @@ describe('Controller (fake timers)', () => {
     await stopping;
     expect(seen).toEqual(['ns/a']);
   });
+
+  it('aborts a reconcile that outlives reconcileTimeoutMs, says so, and retries it with backoff', async () => {
+    const registry = new Registry();
+    const aborted: string[] = [];
+    const signals: AbortSignal[] = [];
+    const c = new Controller({
+      name: 'demo',
+      registry,
+      reconcileTimeoutMs: 5_000,
+      rateLimiter: new ItemExponentialFailureRateLimiter(100, 1000),
+      onAborted: ({ key }, reason) => aborted.push(`${key}:${reason}`),
+      reconcile: async (r) => {
+        signals.push(r.signal);
+        if (signals.length > 1) return undefined;
+        // A reconcile that would hang, but honours its signal.
+        await new Promise((_resolve, reject) =>
+          r.signal.addEventListener('abort', () => reject(r.signal.reason)),
+        );
+        return undefined;
+      },
+    });
+    c.start();
+    c.enqueue('ns/slow');
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(signals[0]?.aborted).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(signals[0]?.reason).toBeInstanceOf(ReconcileAbortedError);
+    expect((signals[0]?.reason as ReconcileAbortedError).reason).toBe('timeout');
+    expect(aborted).toEqual(['ns/slow:timeout']);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(signals).toHaveLength(2);
+    expect(signals[1]?.aborted).toBe(false);
+    const text = await registry.metrics();
+    expect(text).toContain('obsdemo_operator_reconcile_aborted_total{controller="demo",reason="timeout"} 1');
+    expect(text).toContain('obsdemo_operator_reconcile_aborted_total{controller="demo",reason="shutdown"} 0');
+    expect(text).toContain('controller_runtime_reconcile_total{controller="demo",result="error"} 1');
+    await c.stop();
+  });
+
+  it.each<['shutdown' | 'leadership_lost']>([['shutdown'], ['leadership_lost']])(
+    'stop(%s) aborts in-flight reconciles with that reason, counted and reported',
+    async (reason) => {
+      const registry = new Registry();
+      const aborted: AbortReason[] = [];
+      let signal: AbortSignal | undefined;
+      const c = new Controller({
+        name: 'demo',
+        registry,
+        reconcileTimeoutMs: 60_000,
+        onAborted: (_r, why) => aborted.push(why),
+        reconcile: async (r) => {
+          signal = r.signal;
+          await new Promise((_resolve, reject) =>
+            r.signal.addEventListener('abort', () => reject(r.signal.reason)),
+          );
+          return undefined;
+        },
+      });
+      c.start();
+      c.enqueue('ns/a');
+      await jest.advanceTimersByTimeAsync(10);
+      await c.stop(reason);
+      expect((signal?.reason as ReconcileAbortedError).reason).toBe(reason);
+      expect(aborted).toEqual([reason]);
+      expect(await registry.metrics()).toContain(
+        `obsdemo_operator_reconcile_aborted_total{controller="demo",reason="${reason}"} 1`,
+      );
+    },
+  );
 
   it('opens one span per reconcile with the object attributes, recording failures', async () => {
     const exporter = new InMemorySpanExporter();
