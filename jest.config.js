@@ -2,7 +2,8 @@
 // NATS and service processes), `e2e` (the embedded demo) and `kind` (real pods on a kind cluster). The integration project's global setup starts one
 // control plane per run; it is loaded from packages/testenv/dist, so `npm run build` (done by
 // `make test-integration`) must come first. The e2e project runs the built operator and services likewise.
-const roots = ['<rootDir>/packages', '<rootDir>/operator', '<rootDir>/services'];
+// bench/ is a root for its helpers' unit tests (bench/test/unit); the drivers themselves are run by hack/bench.sh.
+const roots = ['<rootDir>/packages', '<rootDir>/operator', '<rootDir>/services', '<rootDir>/bench'];
 const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: {

@@ -22,6 +22,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeLoad, loadBefore } from './machine.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -125,6 +126,8 @@ async function getStock(base: string, id: number): Promise<unknown> {
 }
 
 async function main(): Promise<void> {
+  const machine = loadBefore();
+  console.log(describeLoad(machine));
   const pg: PostgresServer = await startPostgres();
   cleanups.push(() => pg.stop());
   const nats: NatsServer = await startNats();
@@ -231,6 +234,7 @@ async function main(): Promise<void> {
   console.log(`  ${JSON.stringify(propagation)}`);
 
   const result = {
+    loadBefore: machine,
     settings: { durationS: DURATION_S, rps: RPS, gatewayTtlS: GATEWAY_TTL_S, mix },
     catalogOnly: { catalog: catalogOnly, load: catalogOnlyLoad },
     withGatewayCache: { ...withGateway, load: bothLoad },

@@ -18,6 +18,7 @@ import {
   type CollectorServer,
   type JaegerServer,
 } from '@obsdemo/testenv';
+import { describeLoad, loadBefore } from './machine.ts';
 import { processCpuSeconds } from './proc-stat.ts';
 
 const { values: args } = parseArgs({
@@ -190,7 +191,8 @@ async function latency(collector: CollectorServer, jaeger: JaegerServer) {
   };
 }
 
-const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
+const machine = loadBefore();
+console.log(describeLoad(machine));
 const prometheus = await startPrometheus();
 const jaeger = await startJaeger();
 const collector = await startCollector({
@@ -207,7 +209,7 @@ const collector = await startCollector({
 try {
   const result = {
     settings: { spans: SPANS, rate: RATE, samples: SAMPLES },
-    loadBefore,
+    loadBefore: machine,
     throughput: await throughput(collector, jaeger),
     latency: await latency(collector, jaeger),
   };

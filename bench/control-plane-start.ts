@@ -5,9 +5,12 @@ import { ControlPlane } from '@obsdemo/testenv';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeLoad, loadBefore } from './machine.ts';
 
 const { values, positionals } = parseArgs({ options: { out: { type: 'string' } }, allowPositionals: true });
 const runs = Number(positionals[0] ?? 5);
+const machine = loadBefore();
+console.log(describeLoad(machine));
 const times: number[] = [];
 for (let i = 0; i < runs; i++) {
   const started = performance.now();
@@ -23,5 +26,8 @@ console.log(
 );
 if (values.out !== undefined) {
   mkdirSync(dirname(values.out), { recursive: true });
-  writeFileSync(values.out, `${JSON.stringify({ runs, seconds: times, medianS: median }, null, 2)}\n`);
+  writeFileSync(
+    values.out,
+    `${JSON.stringify({ loadBefore: machine, runs, seconds: times, medianS: median }, null, 2)}\n`,
+  );
 }

@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { describeLoad, loadBefore } from './machine.ts';
 import { processCpuSeconds } from './proc-stat.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -175,6 +176,8 @@ async function cleanup(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  const machine = loadBefore();
+  console.log(describeLoad(machine));
   if (PROFILE_DIR !== undefined) mkdirSync(PROFILE_DIR, { recursive: true });
   const pg: PostgresServer = await startPostgres();
   cleanups.push(() => pg.stop());
@@ -335,6 +338,7 @@ async function main(): Promise<void> {
   }
 
   const result = {
+    loadBefore: machine,
     settings: { rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, rate: RATE },
     catalog,
     telemetryThroughputRatio: ratio('catalog, telemetry on', 'catalog, telemetry off'),

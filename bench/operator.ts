@@ -20,6 +20,7 @@ import {
   loadTls,
   waitUntilReady,
 } from '@obsdemo/testenv';
+import { describeLoad, loadBefore } from './machine.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);
@@ -52,6 +53,9 @@ const WRITTEN = new Set([
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+const machine = loadBefore();
+console.log(describeLoad(machine));
 
 // Six fake nodes: kwok's node takes 250 pods and 100 demos run about 1,100.
 const cp = await ControlPlane.start({ nodes: 6 });
@@ -214,6 +218,7 @@ try {
   const rssMB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 
   const result = {
+    loadBefore: machine,
     demos,
     concurrency: Number(concurrency),
     heapMB: heapMB ? Number(heapMB) : null,

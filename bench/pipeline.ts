@@ -26,6 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { describeLoad, loadBefore } from './machine.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -275,6 +276,8 @@ async function measure(
 }
 
 async function main(): Promise<void> {
+  const machine = loadBefore();
+  console.log(describeLoad(machine));
   const pgServer: PostgresServer = await startPostgres();
   cleanups.push(() => pgServer.stop());
   const nats: NatsServer = await startNats();
@@ -388,6 +391,7 @@ async function main(): Promise<void> {
   }
 
   const result = {
+    loadBefore: machine,
     settings: {
       orders: ORDERS,
       concurrency: CONCURRENCY,

@@ -1,6 +1,7 @@
 // Combines the drivers' results (.tmp/bench/*.json, written by hack/bench.sh) into one table on stdout and
 // docs/benchmarks.md, with the machine, the exact commands, the figures, the targets, and a summary of the CPU
-// profiles taken where a target was missed.
+// profiles taken where a target was missed. Every driver records the load average before its run (bench/machine.ts);
+// the table shows it next to the driver's figures and marks a run that started on a busy machine.
 // Usage: node bench/report.ts [--dir .tmp/bench] [--doc docs/benchmarks.md]
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,8 @@ import { cpus, freemem, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BUSY_LOAD_PER_CORE, readLoadBefore } from './machine.ts';
+import { busyNotes, driverLoad, loadParagraph, resultsTable, type Row } from './report-format.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -35,6 +38,7 @@ interface Load {
   cpuUsPerReq: number;
 }
 interface HttpResult {
+  loadBefore?: unknown;
   settings: { rounds: number; durationS: number; connections: number; rate: number };
   catalog: Record<string, { saturation: Load; fixed: Load }>;
   telemetryThroughputRatio: number;
@@ -62,6 +66,7 @@ interface Phase {
   cpuMsPerOrder: Record<string, number>;
 }
 interface PipelineResult {
+  loadBefore?: unknown;
   settings: { orders: number; concurrency: number; pacedRate: number; pacedOrders: number };
   live: Phase;
   paced: Phase;
@@ -69,6 +74,7 @@ interface PipelineResult {
   drain: Phase | null;
 }
 interface ControlPlaneResult {
+  loadBefore?: unknown;
   runs: number;
   seconds: number[];
   medianS: number;
@@ -80,6 +86,7 @@ interface CacheGrowth {
   hitRate: number;
 }
 interface CacheResult {
+  loadBefore?: unknown;
   settings: { durationS: number; rps: number; gatewayTtlS: number; mix: string };
   catalogOnly: { catalog: CacheGrowth; load: Record<string, number> };
   withGatewayCache: { catalog: CacheGrowth; gateway: CacheGrowth; load: Record<string, number> };
@@ -183,12 +190,6 @@ const num = (v: number | undefined, digits = 0) =>
 const verdict = (met: boolean | undefined) =>
   met === undefined ? 'not measured' : met ? 'met' : '**missed**';
 
-interface Row {
-  benchmark: string;
-  figure: string;
-  target: string;
-  result: string;
-}
 const rows: Row[] = [];
 
 const http = readJson<HttpResult>('http.json');
@@ -196,6 +197,7 @@ const pipeline = readJson<PipelineResult>('pipeline.json');
 const controlPlane = readJson<ControlPlaneResult>('control-plane.json');
 const cacheBench = readJson<CacheResult>('cache.json');
 interface OperatorResult {
+  loadBefore?: unknown;
   demos: number;
   appliedWarmS: number[];
   appliedWarmMedianS: number;
@@ -206,7 +208,7 @@ interface OperatorResult {
 const operatorBench = readJson<OperatorResult>('operator.json');
 interface CollectorResult {
   settings: { spans: number; rate: number; samples: number };
-  loadBefore: number[];
+  loadBefore?: unknown;
   throughput: {
     spans: number;
     accepted: number;
@@ -231,31 +233,37 @@ const base = http?.catalog['baseline express+pg'];
 const onNc = http?.catalog['catalog no cache, telemetry on'];
 const offNc = http?.catalog['catalog no cache, telemetry off'];
 if (http && on && off && base && onNc && offNc) {
+  const run = driverLoad('bench/http.ts', http);
   rows.push({
+    run,
     benchmark: 'catalog GET /products/:id throughput, telemetry on / off (read cache on, as deployed)',
     figure: `${num(on.saturation.rps)} / ${num(off.saturation.rps)} req/s → ${(100 * http.telemetryThroughputRatio).toFixed(0)} %; by CPU per request ${num(on.saturation.cpuUsPerReq)} / ${num(off.saturation.cpuUsPerReq)} µs → ${(100 * http.telemetryCpuRatio).toFixed(0)} %`,
     target: '≥ 85 %',
     result: verdict(http.telemetryThroughputRatio >= 0.85),
   });
   rows.push({
+    run,
     benchmark: 'same, read cache off (a DB query per request)',
     figure: `${num(onNc.saturation.rps)} / ${num(offNc.saturation.rps)} req/s → ${(100 * http.telemetryThroughputRatioNoCache).toFixed(0)} %; by CPU per request ${num(onNc.saturation.cpuUsPerReq)} / ${num(offNc.saturation.cpuUsPerReq)} µs → ${(100 * http.telemetryCpuRatioNoCache).toFixed(0)} %`,
     target: '≥ 85 %',
     result: verdict(http.telemetryThroughputRatioNoCache >= 0.85),
   });
   rows.push({
+    run,
     benchmark: 'baseline: bare Express + pg, same query',
     figure: `${num(base.saturation.rps)} req/s (catalog without cache and telemetry = ${((100 * offNc.saturation.rps) / base.saturation.rps).toFixed(0)} % of it)`,
     target: '— (reference)',
     result: '—',
   });
   rows.push({
+    run,
     benchmark: `catalog p95 at ${http.settings.rate} rps, telemetry on`,
     figure: `p50 ${ms(on.fixed.p50)}, p95 ${ms(on.fixed.p95)}, p99 ${ms(on.fixed.p99)}`,
     target: 'p95 < 20 ms',
     result: verdict(on.fixed.p95 < 20),
   });
   rows.push({
+    run,
     benchmark: `catalog p95 at ${http.settings.rate} rps, telemetry on, read cache off`,
     figure: `p50 ${ms(onNc.fixed.p50)}, p95 ${ms(onNc.fixed.p95)}, p99 ${ms(onNc.fixed.p99)}`,
     target: 'p95 < 20 ms',
@@ -270,7 +278,9 @@ if (http && on && off && base && onNc && offNc) {
   });
 }
 if (http?.gateway.measured) {
+  const run = driverLoad('bench/http.ts', http);
   rows.push({
+    run,
     benchmark: `gateway overhead at ${http.gateway.rate} rps (p50 via gateway − direct)`,
     figure: `${ms(http.gateway.p50DeltaMs)} (p50 ${ms(http.gateway.via?.p50)} vs ${ms(http.gateway.direct?.p50)})`,
     target: '≤ 2 ms',
@@ -285,10 +295,12 @@ if (http?.gateway.measured) {
   });
 }
 if (pipeline) {
+  const run = driverLoad('bench/pipeline.ts', pipeline);
   const live = pipeline.live;
   const lossless = (p: Phase | null) =>
     p === null || (p.invoices === p.orders && p.duplicates === 0 && p.parked === 0);
   rows.push({
+    run,
     benchmark: `orders → invoices, ${num(live.orders)} orders live (concurrency ${pipeline.settings.concurrency})`,
     figure: `${num(live.eventsPerS)} events/s (catalog accepted ${num(live.intakePerS)} orders/s)`,
     target: '≥ 1,000 events/s',
@@ -296,6 +308,7 @@ if (pipeline) {
   });
   const cpuTotal = Object.values(live.cpuMsPerOrder ?? {}).reduce((a, b) => a + b, 0);
   rows.push({
+    run,
     benchmark: 'orders → invoices, CPU per order (catalog + invoices + PostgreSQL + NATS)',
     figure: `${cpuTotal.toFixed(1)} ms (${Object.entries(live.cpuMsPerOrder ?? {})
       .map(([k, v]) => `${k} ${v.toFixed(1)}`)
@@ -306,12 +319,14 @@ if (pipeline) {
     result: '—',
   });
   rows.push({
+    run,
     benchmark: 'orders → invoices, end-to-end latency at that saturating load',
     figure: `p50 ${ms(live.latencyMs?.p50)}, p95 ${ms(live.latencyMs?.p95)}, p99 ${ms(live.latencyMs?.p99)}`,
     target: 'p99 ≤ 500 ms',
     result: verdict((live.latencyMs?.p99 ?? Infinity) <= 500),
   });
   rows.push({
+    run,
     benchmark: `orders → invoices, latency at a paced ${pipeline.settings.pacedRate} orders/s (below capacity)`,
     figure: `p50 ${ms(pipeline.paced.latencyMs?.p50)}, p95 ${ms(pipeline.paced.latencyMs?.p95)}, p99 ${ms(pipeline.paced.latencyMs?.p99)}`,
     target: 'p99 ≤ 500 ms',
@@ -319,6 +334,7 @@ if (pipeline) {
   });
   if (pipeline.drain) {
     rows.push({
+      run,
       benchmark: `invoices alone draining a backlog of ${num(pipeline.drain.orders)}`,
       figure: `${num(pipeline.drain.eventsPerS)} events/s`,
       target: '— (diagnostic)',
@@ -326,6 +342,7 @@ if (pipeline) {
     });
   }
   rows.push({
+    run,
     benchmark: 'orders → invoices, loss',
     figure: `live ${live.invoices}/${live.orders}, paced ${pipeline.paced.invoices}/${pipeline.paced.orders}, drain ${pipeline.drain ? `${pipeline.drain.invoices}/${pipeline.drain.orders}` : 'n/a'}, duplicates ${live.duplicates + pipeline.paced.duplicates + (pipeline.drain?.duplicates ?? 0)}, parked ${pipeline.drain?.parked ?? pipeline.paced.parked}`,
     target: 'zero loss',
@@ -340,16 +357,19 @@ if (pipeline) {
   });
 }
 if (collectorBench) {
+  const run = driverLoad('bench/collector.ts', collectorBench);
   const t = collectorBench.throughput;
   const l = collectorBench.latency;
   rows.push(
     {
+      run,
       benchmark: `OpenTelemetry Collector CPU per 1,000 spans at ${num(t.spansPerS)} spans/s (servicegraph + spanmetrics + export to Jaeger)`,
       figure: `${t.collectorCpuMsPer1000Spans.toFixed(1)} ms (Jaeger behind it ${t.jaegerCpuMsPer1000Spans.toFixed(1)} ms); ${num(t.accepted)}/${num(t.spans)} spans accepted, ${num(t.exportedToJaeger)} exported; RSS ${t.collectorRssMB.toFixed(0)} MB`,
       target: '— (measured)',
       result: '—',
     },
     {
+      run,
       benchmark: `time from a span's end until Jaeger returns it, via the Collector − direct (${l.samples} alternating samples)`,
       figure: `${ms(l.addedP50Ms)} (p50 ${ms(l.viaCollectorMs.p50)} via, ${ms(l.directMs.p50)} direct; p95 ${ms(l.viaCollectorMs.p95)} / ${ms(l.directMs.p95)})`,
       target: '— (measured)',
@@ -369,21 +389,25 @@ const pct = (v: number | undefined) =>
 const ratio = (g: CacheGrowth) =>
   `${pct(g.hitRate)} (${num(g.hits)} hits / ${num(g.hits + g.misses)} lookups)`;
 if (cacheBench) {
+  const run = driverLoad('bench/cache.ts', cacheBench);
   const c = cacheBench;
   rows.push(
     {
+      run,
       benchmark: `catalog read cache hit rate, loadgen default mix at ${c.settings.rps} rps for ${c.settings.durationS} s (gateway cache off)`,
       figure: ratio(c.catalogOnly.catalog),
       target: '> 70 %',
       result: verdict(c.catalogOnly.catalog.hitRate > 0.7),
     },
     {
+      run,
       benchmark: `same with the gateway response cache on (default TTL ${c.settings.gatewayTtlS} s): gateway / catalog`,
       figure: `${ratio(c.withGatewayCache.gateway)} / ${ratio(c.withGatewayCache.catalog)}`,
       target: '— (diagnostic)',
       result: '—',
     },
     {
+      run,
       benchmark: `catalog cache invalidation, replica A's 200 → replica B serves the change (${c.propagation.updates} updates)`,
       figure: `p50 ${ms(c.propagation.visibleMs.p50)}, p95 ${ms(c.propagation.visibleMs.p95)}, max ${ms(c.propagation.visibleMs.max)}; publish → applied mean ${ms(c.propagation.lagMeanMs)}`,
       target: '— (diagnostic)',
@@ -399,7 +423,9 @@ if (cacheBench) {
   });
 }
 if (controlPlane) {
+  const run = driverLoad('bench/control-plane-start.ts', controlPlane);
   rows.push({
+    run,
     benchmark: `local control plane start-to-ready (median of ${controlPlane.runs})`,
     figure: `${controlPlane.medianS.toFixed(1)} s (runs ${controlPlane.seconds.map((s) => s.toFixed(1)).join(', ')})`,
     target: '≤ 20 s',
@@ -414,27 +440,32 @@ if (controlPlane) {
   });
 }
 if (operatorBench) {
+  const run = driverLoad('bench/operator.ts', operatorBench);
   const o = operatorBench;
   rows.push(
     {
+      run,
       benchmark: 'operator: CR → all objects applied (warm)',
       figure: `${o.appliedWarmMedianS.toFixed(2)} s (${o.appliedWarmS.map((t) => t.toFixed(2)).join(', ')})`,
       target: '≤ 2 s',
       result: verdict(o.appliedWarmMedianS <= 2),
     },
     {
+      run,
       benchmark: `operator: ${o.demos} CRs to Ready (kwok)`,
       figure: `${o.readyAllS.toFixed(1)} s`,
       target: '100 CRs ≤ 60 s',
       result: o.demos >= 100 ? verdict(o.readyAllS <= 60) : `not measured at 100 (ran ${o.demos})`,
     },
     {
+      run,
       benchmark: 'operator: writes over one resync with nothing changed',
       figure: String(o.writesOverOneResync),
       target: '0',
       result: verdict(o.writesOverOneResync === 0),
     },
     {
+      run,
       benchmark: `operator: RSS with ${o.demos + 6} CRs`,
       figure: `${o.rssMB.toFixed(0)} MB`,
       target: '≤ 150 MB with 100 CRs',
@@ -453,11 +484,8 @@ if (operatorBench) {
   }
 }
 
-const table = [
-  '| benchmark | figure (medians) | target | result |',
-  '|---|---|---|---|',
-  ...rows.map((r) => `| ${r.benchmark} | ${r.figure} | ${r.target} | ${r.result} |`),
-].join('\n');
+const busy = busyNotes(rows);
+const table = [resultsTable(rows), ...(busy.length > 0 ? ['', ...busy] : [])].join('\n');
 console.log(table);
 
 // ---- the document ----
@@ -488,6 +516,8 @@ if (http && on && off && base && onNc && offNc) {
     `| ${name} | ${num(l.saturation.rps)} (${l.saturation.runs.join(', ')}) | ${ms(l.saturation.p50)} / ${ms(l.saturation.p99)} | ${ms(l.fixed.p50)} / ${ms(l.fixed.p95)} / ${ms(l.fixed.p99)} | ${num(l.saturation.cpuUsPerReq)} µs | ${l.saturation.failures + l.fixed.failures} |`;
   detail.push(
     '## catalog GET /products/:id',
+    '',
+    loadParagraph(readLoadBefore(http.loadBefore)),
     '',
     `Five processes against one PostgreSQL (catalog's 12 seed products, requests cycle through ids 1–12), all ` +
       `logging at \`warn\`: the built catalog with \`--import @obsdemo/telemetry/register\` exporting every span ` +
@@ -522,6 +552,8 @@ if (http?.gateway.measured && http.gateway.via && http.gateway.direct) {
   detail.push(
     '## gateway overhead',
     '',
+    loadParagraph(readLoadBefore(http.loadBefore)),
+    '',
     `The built gateway (telemetry on, rate limit raised out of the way: \`RATE_LIMIT_RPS=1000000\`) in front of ` +
       `the telemetry-on catalog above, against the same catalog called directly; ${g.rate} rps over 10 ` +
       `connections, ${http.settings.rounds} alternating rounds, the p50 difference is the median of the per-round ` +
@@ -539,6 +571,8 @@ if (pipeline) {
   const totalWaits = waits.reduce((n, [, v]) => n + v, 0);
   detail.push(
     '## orders → invoices',
+    '',
+    loadParagraph(readLoadBefore(pipeline.loadBefore)),
     '',
     `Real catalog and invoices processes (their default settings, telemetry on, exporting to a discarding sink), ` +
       `one PostgreSQL with both databases, nats-server with JetStream. Orders (one line each, products 1–12) are ` +
@@ -580,6 +614,8 @@ if (cacheBench) {
       .join(', ');
   detail.push(
     '## caches',
+    '',
+    loadParagraph(readLoadBefore(c.loadBefore)),
     '',
     `Real PostgreSQL and NATS; catalog (read cache on with its defaults: \`CACHE_MAX_ENTRIES=10000\`, ` +
       `\`CACHE_TTL_SECONDS=60\`), processor, gateway and loadgen at its default scenario mix ` +
@@ -632,7 +668,11 @@ const doc = [
   'Generated by `make bench` (hack/bench.sh → the drivers in bench/ → bench/report.ts); do not edit by hand — ' +
     'put explanations in bench/analysis.md, which is included below. The machines these run on are shared ' +
     'and noisy, so only ratios and differences measured side by side in one run are compared, and figures are ' +
-    'medians. These are measurements, not tests: nothing here asserts a time.',
+    'medians. Every driver records the load average and the cores before it starts anything (bench/machine.ts); ' +
+    "the results table shows the 1-minute figure next to the driver's figures, and a run that started with the " +
+    `1-minute load above ${BUSY_LOAD_PER_CORE} × the cores is marked **busy**: its figures are not comparable ` +
+    'to a quiet run. ' +
+    'These are measurements, not tests: nothing here asserts a time.',
   '',
   '## Machine',
   '',
