@@ -635,13 +635,13 @@ export interface NatsSpec {
  */
 export interface JetStreamSpec {
   /**
-   * file keeps streams on a PersistentVolume and survives restarts; memory is faster and loses messages on restart.
+   * file keeps streams on a PersistentVolume and survives restarts; memory keeps them in the pod's scratch space (an emptyDir on the node, not in RAM): no volume to provision, and messages are lost when the pod is replaced.
    *
    * @default "file"
    */
   storage?: 'file' | 'memory';
   /**
-   * Maximum JetStream storage per server (PersistentVolume size for file, memory for memory), e.g. 1Gi.
+   * Storage per server, e.g. 1Gi: the PersistentVolume's size for file, the emptyDir's limit for memory. JetStream keeps its streams within three quarters of it (the rest is room for its indexes) and refuses new messages when that is full.
    *
    * @default "1Gi"
    */
@@ -1463,13 +1463,13 @@ export interface DefaultedNatsSpec {
  */
 export interface DefaultedJetStreamSpec {
   /**
-   * file keeps streams on a PersistentVolume and survives restarts; memory is faster and loses messages on restart.
+   * file keeps streams on a PersistentVolume and survives restarts; memory keeps them in the pod's scratch space (an emptyDir on the node, not in RAM): no volume to provision, and messages are lost when the pod is replaced.
    *
    * @default "file"
    */
   storage: 'file' | 'memory';
   /**
-   * Maximum JetStream storage per server (PersistentVolume size for file, memory for memory), e.g. 1Gi.
+   * Storage per server, e.g. 1Gi: the PersistentVolume's size for file, the emptyDir's limit for memory. JetStream keeps its streams within three quarters of it (the rest is room for its indexes) and refuses new messages when that is full.
    *
    * @default "1Gi"
    */
