@@ -155,6 +155,7 @@ describe('catalog and invoices on a 3-server JetStream cluster', () => {
       (n) => n >= TOTAL,
       180_000,
     );
+    const invoicedAfterMs = Date.now() - started;
     const drained = await eventually(
       'consumer drained and every replica current again',
       streamState,
@@ -180,7 +181,8 @@ describe('catalog and invoices on a 3-server JetStream cluster', () => {
     console.log(
       `nats-cluster: ${TOTAL} orders at ${ordersPerSecond.toFixed(0)}/s through catalog; new stream leader ` +
         `${newLeaderAfterMs} ms after the kill; restarted server healthy after ${healthyAfterMs} ms, ` +
-        `all replicas current ${caughtUpAfterMs} ms after the restart`,
+        `all replicas current ${caughtUpAfterMs} ms after the restart; all ${TOTAL} invoiced ${invoicedAfterMs} ms ` +
+        'after the first order',
     );
   }, 480_000);
 });
