@@ -79,6 +79,15 @@ export async function startInvoicesProcess(
   extra: Record<string, string> = {},
 ): Promise<ServiceProcess> {
   await dp.pg.createDatabase(database);
+  return startInvoicesReplica(dp, database, extra);
+}
+
+/** Another invoices process on a database an earlier startInvoicesProcess created: a further replica. */
+export function startInvoicesReplica(
+  dp: ServiceDataplane,
+  database: string,
+  extra: Record<string, string> = {},
+): Promise<ServiceProcess> {
   return startServiceProcess({
     service: 'invoices',
     portEnv: 'INVOICES_PORT',
