@@ -130,19 +130,16 @@ app.kubernetes.io/part-of: observability-demo
 {{- end }}
 
 {{/*
-Container resources of one service: its explicit `resources` win, otherwise the profile's figures. No CPU limit:
-throttling a Node.js event loop only adds latency, while the memory limit bounds a leak.
+Container resources of one service: the profile's figures, each overridden by the service's explicit `resources`
+where it sets that field (setting only requests.cpu keeps the profile's memory request and limit). No CPU limit in
+the profiles: throttling a Node.js event loop only adds latency, while the memory limit bounds a leak.
 */}}
 {{- define "demo-services.resources" -}}
 {{- $svc := get .root.Values.services .name }}
 {{- $profiles := dict
   "small" (dict "requests" (dict "cpu" "25m" "memory" "96Mi") "limits" (dict "memory" "256Mi"))
   "standard" (dict "requests" (dict "cpu" "100m" "memory" "192Mi") "limits" (dict "memory" "512Mi")) }}
-{{- if $svc.resources }}
-{{- toYaml $svc.resources }}
-{{- else }}
-{{- toYaml (get $profiles .root.Values.profile) }}
-{{- end }}
+{{- toYaml (mergeOverwrite (deepCopy (get $profiles .root.Values.profile)) (deepCopy ($svc.resources | default dict))) }}
 {{- end }}
 
 {{- define "demo-services.otlpEndpoint" -}}
