@@ -33,6 +33,15 @@ function faultConfig(demo: DefaultedObservabilityDemo, service: ServiceName): Re
   };
 }
 
+/**
+ * Each loadgen process sends LOADGEN_RPS on its own, while spec.services.loadgen.requestsPerSecond is the total
+ * across replicas: the rate is split between them, to the millisecond-request loadgen reads (three decimals).
+ */
+function perReplicaRate(total: number, replicas: number | undefined): string {
+  const count = replicas === undefined || replicas < 1 ? 1 : replicas;
+  return String(Math.round((total / count) * 1000) / 1000);
+}
+
 /** Per-service env the CR implies beyond what the chart wires itself (ports, backends, upstream URLs). */
 function serviceConfig(
   demo: DefaultedObservabilityDemo,
@@ -69,7 +78,13 @@ function serviceConfig(
         .filter(([, weight]) => weight !== undefined)
         .map(([scenario, weight]) => `${scenario}=${String(weight)}`)
         .join(',');
-      return { config: { LOADGEN_RPS: String(s.loadgen.requestsPerSecond), LOADGEN_MIX: weights }, env: [] };
+      return {
+        config: {
+          LOADGEN_RPS: perReplicaRate(s.loadgen.requestsPerSecond, s.loadgen.replicas),
+          LOADGEN_MIX: weights,
+        },
+        env: [],
+      };
     }
     case 'catalog': {
       const { cache } = s.catalog;

@@ -87,6 +87,20 @@ describe('servicesValues', () => {
     expect(v.postgres).toEqual({ host: 'shop-postgres', secretName: 'shop-postgres-auth' });
   });
 
+  it("splits loadgen's total rate between its replicas, each of which sends LOADGEN_RPS", () => {
+    const rate = (replicas: number | undefined, requestsPerSecond: number) => {
+      const d = demo();
+      Object.assign(d.spec.services.loadgen, { replicas, requestsPerSecond });
+      return svc(servicesValues(d), 'loadgen').config.LOADGEN_RPS;
+    };
+    expect(rate(1, 5)).toBe('5');
+    expect(rate(2, 5)).toBe('2.5');
+    expect(rate(3, 5)).toBe('1.667');
+    expect(rate(undefined, 5)).toBe('5');
+    expect(rate(0, 5)).toBe('5');
+    expect(rate(4, 0)).toBe('0');
+  });
+
   it('takes an external database from the user Secret, by reference only', () => {
     const v = servicesValues(demo({ postgres: { mode: 'external', secretRef: { name: 'my-db' } } }));
     for (const name of ['catalog', 'processor', 'invoices']) {
