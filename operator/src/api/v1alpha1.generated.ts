@@ -451,7 +451,7 @@ export interface GatewaySpec {
   auth?: GatewayAuthSpec;
 }
 /**
- * Token-bucket rate limit applied to every client of the gateway.
+ * Token-bucket rate limit applied to every client of the gateway. Each gateway pod keeps its own budget in memory, so with several pods a client whose requests are spread over all of them may send up to that many times the rate.
  *
  * @default {}
  */
@@ -1327,7 +1327,7 @@ export interface DefaultedGatewaySpec {
   auth: DefaultedGatewayAuthSpec;
 }
 /**
- * Token-bucket rate limit applied to every client of the gateway.
+ * Token-bucket rate limit applied to every client of the gateway. Each gateway pod keeps its own budget in memory, so with several pods a client whose requests are spread over all of them may send up to that many times the rate.
  *
  * @default {}
  */
