@@ -621,7 +621,7 @@ export interface NatsSpec {
    */
   url?: string;
   /**
-   * Number of NATS servers for mode managed: 1, or 3 or 5 for a clustered JetStream. Ignored for external.
+   * Number of NATS servers for mode managed: 1, or 3 or 5 for a clustered JetStream that keeps the ORDERS stream and the invoices consumer on every server, so losing one server (two of five) loses no order. Cannot be changed after creation. Ignored for external.
    *
    * @default 1
    */
@@ -1449,7 +1449,7 @@ export interface DefaultedNatsSpec {
    */
   url?: string;
   /**
-   * Number of NATS servers for mode managed: 1, or 3 or 5 for a clustered JetStream. Ignored for external.
+   * Number of NATS servers for mode managed: 1, or 3 or 5 for a clustered JetStream that keeps the ORDERS stream and the invoices consumer on every server, so losing one server (two of five) loses no order. Cannot be changed after creation. Ignored for external.
    *
    * @default 1
    */

@@ -509,7 +509,7 @@ describe('invalid ObservabilityDemos are rejected with a message a person can ac
 });
 
 describe('updates', () => {
-  it('database.postgres.mode and messaging.nats.mode cannot change after creation', async () => {
+  it('database.postgres.mode, messaging.nats.mode and messaging.nats.replicas cannot change after creation', async () => {
     await create(demo('immutable', {}));
     const current = await get('immutable');
 
@@ -545,6 +545,21 @@ describe('updates', () => {
       }),
     );
     expect(ns.message).toContain('messaging.nats.mode cannot be changed after creation');
+
+    const clustered = structuredClone(current);
+    clustered.spec.messaging.nats = { ...clustered.spec.messaging.nats, replicas: 3 };
+    const cluster = await rejection(
+      objects.replaceNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        name: 'immutable',
+        body: clustered,
+      }),
+    );
+    expect(cluster.code).toBe(422);
+    expect(cluster.message).toContain('messaging.nats.replicas cannot be changed after creation');
 
     // Every other field stays editable.
     const scaled = structuredClone(current);

@@ -262,6 +262,7 @@ describe('the ObservabilityDemo CRD', () => {
       ['spec.messaging.nats', /external.*has\(self\.url\)/, 'requires messaging.nats.url'],
       ['spec.messaging.nats', /managed.*!has\(self\.url\)/, 'only used with mode external'],
       ['spec.messaging.nats.mode', /^self == oldSelf$/, 'cannot be changed after creation'],
+      ['spec.messaging.nats.replicas', /^self == oldSelf$/, 'cannot be changed after creation'],
       ['spec.database.postgres', /external.*has\(self\.secretRef\)/, 'requires database.postgres.secretRef'],
       ['spec.database.postgres', /managed.*!has\(self\.secretRef\)/, 'only used with mode external'],
       ['spec.database.postgres.mode', /^self == oldSelf$/, 'cannot be changed after creation'],
