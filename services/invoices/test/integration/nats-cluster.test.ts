@@ -1,8 +1,9 @@
 // A 3-server JetStream cluster (real nats-server processes) under catalog and invoices, as the operator runs them
-// for spec.messaging.nats.replicas: 3. The ORDERS stream and the invoices consumer start out on one server, as
-// an earlier single-server demo left them, and the services scale both to 3 (NATS_STREAM_REPLICAS). Then the
-// server that leads the stream is killed (SIGKILL) and restarted during a burst of orders: every accepted order
-// gets exactly one invoice, nothing is parked, and the stream ends on 3 current replicas.
+// for spec.messaging.nats.replicas: 3. The ORDERS stream and the invoices consumer start out with one copy, as
+// services that were not yet told the cluster's size (NATS_STREAM_REPLICAS unset) create them, and the services
+// then scale both to 3. Then the server that leads the stream is killed (SIGKILL) and restarted during a burst of
+// orders: every accepted order gets exactly one invoice, nothing is parked, and the stream ends on 3 current
+// replicas.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ORDERS_STREAM, ORDER_CREATED_SUBJECT, ordersStreamConfig } from '@obsdemo/contracts';
 import { startNatsCluster, startPostgres, type NatsCluster, type PostgresServer } from '@obsdemo/testenv';
@@ -72,7 +73,7 @@ async function streamState(): Promise<StreamState> {
 
 describe('catalog and invoices on a 3-server JetStream cluster', () => {
   it('scale the ORDERS stream and consumer to 3 and lose no order while the stream leader is killed', async () => {
-    // What a single-server demo leaves behind: stream and consumer on one server.
+    // What services without NATS_STREAM_REPLICAS create: stream and consumer with one copy.
     const jsm = await admin.jetstreamManager();
     await jsm.streams.add(ordersStreamConfig(1));
     await jsm.consumers.add(ORDERS_STREAM, {
