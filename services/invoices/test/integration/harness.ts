@@ -114,6 +114,16 @@ export async function startProcessorProcess(
   extra: Record<string, string> = {},
 ): Promise<ServiceProcess> {
   await dp.pg.createDatabase(database);
+  return startProcessorReplica(dp, database, catalogUrl, extra);
+}
+
+/** Another processor process on a database an earlier startProcessorProcess created: a further replica. */
+export function startProcessorReplica(
+  dp: ServiceDataplane,
+  database: string,
+  catalogUrl: string,
+  extra: Record<string, string> = {},
+): Promise<ServiceProcess> {
   return startServiceProcess({
     service: 'processor',
     portEnv: 'PROCESSOR_PORT',
