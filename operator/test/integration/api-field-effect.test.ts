@@ -205,6 +205,11 @@ const ALSO_IN: { path: string; spec: Spec; why: string }[] = [
     spec: { messaging: { nats: { jetstream: { storage: 'memory' } } } },
     why: 'size bounds JetStream storage per server with either storage',
   },
+  {
+    path: 'spec.observability.external.otlpEndpoint',
+    spec: { observability: { tracing: { backend: 'none' } } },
+    why: 'with no in-cluster trace backend the Collector still forwards traces to otlpEndpoint',
+  },
 ];
 
 const MIX_KEYS = ['browse', 'order', 'analytics', 'enrich', 'batch'];
