@@ -52,7 +52,8 @@ offline=0
 [[ -n $("$KIND_ROOT/hack/images/list.sh" --third-party --present) ]] && offline=1
 
 log "installing the CRD and the operator (manifests/install.yaml)"
-k apply --server-side -f "$KIND_ROOT/crds/" >/dev/null
+# --force-conflicts: a CRD an earlier `helm install` of the operator chart created is taken over, not refused.
+k apply --server-side --force-conflicts -f "$KIND_ROOT/crds/" >/dev/null
 wait_condition crd/observabilitydemos.obsdemo.dev Established 60 || die "the ObservabilityDemo CRD was not Established within a minute"
 k apply --server-side -f "$KIND_ROOT/manifests/install.yaml" >/dev/null
 if ((offline)); then

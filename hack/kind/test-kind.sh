@@ -3,7 +3,9 @@
 #   1. a kind cluster of its own (KIND_CLUSTER, default obsdemo-test, so a developer's `make kind-up` cluster is
 #      left alone), offline, on the user's Docker or the project's own daemon (hack/kind/kind-up.sh);
 #   2. the cluster checked from pods (hack/kind/cluster-smoke.sh: DNS, a volume, a Service, a NetworkPolicy);
-#   3. the jest `kind` project: the operator installed from manifests/install.yaml with the images `make images`
+#   3. every chart installed and tested on real pods with chart-testing, and an upgrade of the umbrella chart that
+#      keeps its data (hack/kind/chart-install.sh);
+#   4. the jest `kind` project: the operator installed from manifests/install.yaml with the images `make images`
 #      built, a sample ObservabilityDemo reconciled on real pods (operator/test/kind/).
 # It always cleans up, also when a step fails: the cluster's logs go to .tmp/kind-logs (kind export logs), the
 # cluster is deleted, and the project's own Docker daemon is stopped if this run started it.
@@ -54,5 +56,15 @@ printf '{"numPassedTests": %d, "numFailedTests": %d}\n' "$passed" "$failed" >"$r
 rm -f "$smoke_out"
 ((smoke_status == 0)) || die "the cluster check failed: the operator tests would not tell anything"
 
-npm run --silent test:kind
+log "building the images (cached by content) and loading them into the node"
+make -C "$KIND_ROOT" --no-print-directory images images-kind-load >/dev/null
+log "images loaded at $((SECONDS - start)) s"
+# The charts first (each in a namespace of its own, uninstalled after), then the operator on the same cluster. A
+# chart failure does not stop the operator tests: both results count, and the tier fails if either does.
+charts_status=0
+"$KIND_DIR/chart-install.sh" || charts_status=$?
+log "charts on kind done at $((SECONDS - start)) s"
+operator_status=0
+npm run --silent test:kind || operator_status=$?
 log "kind tier done in $((SECONDS - start)) s"
+((charts_status == 0 && operator_status == 0))

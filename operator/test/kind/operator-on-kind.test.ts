@@ -328,66 +328,97 @@ describe('the operator on a kind cluster, on real pods', () => {
     STEP_TIMEOUT_MS,
   );
 
+  /**
+   * Places orders through the gateway, 4 at a time, and runs `fault` after the first 20; then waits until every
+   * accepted order (HTTP 201) has exactly one invoice and nothing was parked. `settle` names the workload whose
+   * rollout the read-back waits for.
+   */
+  async function burstSurvives(fault: () => Promise<void>, settle: string): Promise<void> {
+    const gateway = await portForward(`${NAME}-gateway`, 8080);
+    forwards.push(gateway);
+    const accepted: number[] = [];
+    const place = async (i: number) => {
+      const res = await fetch(`${gateway.url}/api/v1/catalog/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ customer: 'kind-fault', items: [{ productId: (i % 12) + 1, quantity: 1 }] }),
+      }).catch(() => undefined);
+      // Anything but 201 (a 429 from the gateway's rate limit, a 503 while a dependency restarts) was not accepted.
+      if (res?.status === 201) accepted.push(((await res.json()) as { id: number }).id);
+      else await res?.body?.cancel();
+    };
+    const ORDERS = 80;
+    const CONCURRENCY = 4;
+    for (let i = 0; i < ORDERS; i += CONCURRENCY) {
+      if (i === 20) await fault();
+      await Promise.all(Array.from({ length: CONCURRENCY }, (_, j) => place(i + j)));
+    }
+    gateway.stop();
+    // Enough before the fault to mean something even if every order during it was refused.
+    expect(accepted.length).toBeGreaterThanOrEqual(20);
+    await kubectl('rollout', 'status', '-n', NS, settle, '--timeout=300s');
+    // Read back from invoices itself: the checks below are more requests than the gateway's rate limit allows. A
+    // port-forward to a Service sticks to one pod, so first wait until a single Ready invoices pod is left.
+    await eventually(
+      'one invoices pod, Ready',
+      async () => {
+        const pods = await getJson<{ items: Pod[] }>(
+          'pods',
+          '-n',
+          NS,
+          '-l',
+          'app.kubernetes.io/name=invoices',
+        );
+        return pods.items.length === 1 && podReady(pods.items[0]!)?.status === 'True' ? true : undefined;
+      },
+      300_000,
+    );
+    const invoices = await portForward(`${NAME}-invoices`, 8002);
+    forwards.push(invoices);
+    const invoicesOf = async (orderId: number) => {
+      const res = await fetch(`${invoices.url}/invoices?orderId=${orderId}`).catch(() => undefined);
+      if (res === undefined || !res.ok) return undefined;
+      return ((await res.json()) as { items: { orderId: number }[] }).items.length;
+    };
+    const counts = await eventually(
+      `one invoice for each of the ${accepted.length} accepted orders`,
+      async () => {
+        const all = await Promise.all(accepted.map(async (id) => [id, await invoicesOf(id)] as const));
+        return all.every(([, n]) => n === 1) ? all : undefined;
+      },
+      300_000,
+    ).catch(async () => Promise.all(accepted.map(async (id) => [id, await invoicesOf(id)] as const)));
+    expect(counts.filter(([, n]) => n !== 1)).toEqual([]);
+    // A message handed back on shutdown must not come back over its delivery budget and be parked untried.
+    const parked = await fetch(`${invoices.url}/invoices/parked`);
+    expect(((await parked.json()) as { items: unknown[] }).items).toEqual([]);
+    invoices.stop();
+  }
+
+  const deletePod = (name: string) => async () => {
+    await kubectl('delete', 'pod', '-n', NS, '-l', `app.kubernetes.io/name=${name}`, '--wait=false');
+  };
+
   it(
     'loses and doubles no invoice when the invoices pod is deleted during an order burst',
     async () => {
-      const gateway = await portForward(`${NAME}-gateway`, 8080);
-      forwards.push(gateway);
-      const accepted: number[] = [];
-      const place = async (i: number) => {
-        const res = await fetch(`${gateway.url}/api/v1/catalog/orders`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ customer: 'kind-fault', items: [{ productId: (i % 12) + 1, quantity: 1 }] }),
-        });
-        // Anything but 201 (a 429 from the gateway's rate limit, a 503 while a dependency restarts) was not accepted.
-        if (res.status === 201) accepted.push(((await res.json()) as { id: number }).id);
-        else await res.body?.cancel();
-      };
-      const ORDERS = 80;
-      const CONCURRENCY = 4;
-      for (let i = 0; i < ORDERS; i += CONCURRENCY) {
-        if (i === 20)
-          await kubectl('delete', 'pod', '-n', NS, '-l', 'app.kubernetes.io/name=invoices', '--wait=false');
-        await Promise.all(Array.from({ length: CONCURRENCY }, (_, j) => place(i + j)));
-      }
-      expect(accepted.length).toBeGreaterThan(ORDERS / 2);
-      // Read back from invoices itself: the checks below are more requests than the gateway's rate limit allows. A
-      // port-forward to a Service sticks to one pod, so first wait until the replacement is the only one left.
-      await kubectl('rollout', 'status', '-n', NS, `deployment/${NAME}-invoices`, '--timeout=300s');
-      await eventually(
-        'one invoices pod, the replacement',
-        async () => {
-          const pods = await getJson<{ items: Pod[] }>(
-            'pods',
-            '-n',
-            NS,
-            '-l',
-            'app.kubernetes.io/name=invoices',
-          );
-          return pods.items.length === 1 && podReady(pods.items[0]!)?.status === 'True' ? true : undefined;
-        },
-        300_000,
-      );
-      const invoices = await portForward(`${NAME}-invoices`, 8002);
-      forwards.push(invoices);
-      const invoicesOf = async (orderId: number) => {
-        const res = await fetch(`${invoices.url}/invoices?orderId=${orderId}`).catch(() => undefined);
-        if (res === undefined || !res.ok) return undefined;
-        return ((await res.json()) as { items: { orderId: number }[] }).items.length;
-      };
-      const counts = await eventually(
-        `one invoice for each of the ${accepted.length} accepted orders`,
-        async () => {
-          const all = await Promise.all(accepted.map(async (id) => [id, await invoicesOf(id)] as const));
-          return all.every(([, n]) => n === 1) ? all : undefined;
-        },
-        300_000,
-      ).catch(async () => Promise.all(accepted.map(async (id) => [id, await invoicesOf(id)] as const)));
-      expect(counts.filter(([, n]) => n !== 1)).toEqual([]);
-      // A message handed back on shutdown must not come back over its delivery budget and be parked untried.
-      const parked = await fetch(`${invoices.url}/invoices/parked`);
-      expect(((await parked.json()) as { items: unknown[] }).items).toEqual([]);
+      await burstSurvives(deletePod('invoices'), `deployment/${NAME}-invoices`);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'invoices every accepted order exactly once when the NATS pod is deleted during an order burst',
+    async () => {
+      await burstSurvives(deletePod('nats'), `statefulset/${NAME}-nats`);
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'invoices every accepted order exactly once when the Postgres pod is deleted during an order burst',
+    async () => {
+      await burstSurvives(deletePod('postgres'), `statefulset/${NAME}-postgres`);
     },
     STEP_TIMEOUT_MS,
   );
