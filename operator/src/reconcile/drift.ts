@@ -131,3 +131,31 @@ function parse(text: string): unknown {
     return null;
   }
 }
+
+/**
+ * The replicas count to hand over before `desired` is applied, or undefined when there is none: `desired` is a
+ * workload rendered without `spec.replicas` (a HorizontalPodAutoscaler owns the count) while `manager`'s apply
+ * still owns the live object's `spec.replicas` (the count the demo had before autoscaling). Applying `desired`
+ * would then drop the field, and the API server would reset it to 1 until the autoscaler scales up again; once
+ * another manager also owns the field at its current value, the apply only gives up our claim and the pods stay.
+ */
+export function replicasToHandOver(desired: unknown, live: unknown, manager: string): number | undefined {
+  const spec = (desired as { spec?: Record<string, unknown> } | undefined)?.spec;
+  if (spec === undefined || 'replicas' in spec) return undefined;
+  const current = live as
+    { metadata?: { managedFields?: ManagedFieldsEntry[] }; spec?: { replicas?: unknown } } | undefined;
+  const replicas = current?.spec?.replicas;
+  if (typeof replicas !== 'number') return undefined;
+  const owned = (current?.metadata?.managedFields ?? []).some((e) => {
+    const specFields = e.fieldsV1?.['f:spec'];
+    return (
+      e.manager === manager &&
+      e.operation === 'Apply' &&
+      !e.subresource &&
+      specFields !== null &&
+      typeof specFields === 'object' &&
+      Object.hasOwn(specFields, 'f:replicas')
+    );
+  });
+  return owned ? replicas : undefined;
+}

@@ -9,7 +9,7 @@ import { API_VERSION, KIND, SERVICE_NAMES } from '../api/index.js';
 import { isKubeApiError, type KubeClient, type ObjectRef } from '../kube/client.js';
 import { canonicalJson, type HelmRenderer, type KubeObject } from '../render/helm-template.js';
 import { setConditions, type ObservedCondition } from './conditions.js';
-import { isSubset, ownsRemovedFields } from './drift.js';
+import { isSubset, ownsRemovedFields, replicasToHandOver } from './drift.js';
 import type { OperatorLocation } from './network-policy.js';
 import {
   componentNames,
@@ -22,6 +22,8 @@ import {
 import type { TelemetryCheck, TelemetryContext } from './telemetry.js';
 
 export const FIELD_MANAGER = 'obsdemo-operator';
+/** Holds a workload's replicas count while a HorizontalPodAutoscaler takes it over (see replicasToHandOver). */
+export const REPLICAS_HANDOVER_MANAGER = 'obsdemo-operator-replicas-handover';
 export const INSTANCE_LABEL = 'obsdemo.dev/instance';
 export const COMPONENT_LABEL = 'obsdemo.dev/component';
 
@@ -367,6 +369,18 @@ export class DemoReconciler {
       let end = start + 1;
       while (end < drifted.length && drifted[end]?.obj.kind === drifted[start]?.obj.kind) end++;
       await mapLimit(drifted.slice(start, end), PARALLEL_REQUESTS, async ({ obj, i }) => {
+        const replicas = replicasToHandOver(obj, live[i], FIELD_MANAGER);
+        if (replicas !== undefined) {
+          // A service moving to autoscaling keeps its pods: another manager holds the count first, so our apply
+          // without replicas only gives up our claim (the autoscaler then takes it over through /scale).
+          const handOver = {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace },
+            spec: { replicas },
+          };
+          await client.apply(handOver, REPLICAS_HANDOVER_MANAGER);
+        }
         live[i] = await client.apply<KubeObject>(obj, FIELD_MANAGER);
       });
       start = end;

@@ -160,12 +160,32 @@ describe('autoscaling', () => {
     });
   });
 
+  it('keeps the pods of a running service that moves from a fixed count to autoscaling', async () => {
+    const deploymentsBefore = await deployment('shop-gateway');
+    expect(deploymentsBefore.spec.replicas).toBe(2);
+    const { replicas: _fixed, ...gateway } = await currentService('gateway');
+    await setServices({ gateway: { ...gateway, autoscaling: { minReplicas: 1, maxReplicas: 4 } } });
+    await reconciler.reconcile(ns, 'shop');
+    expect((await autoscalers()).map((h) => h.metadata.name).sort()).toEqual([
+      'shop-catalog',
+      'shop-gateway',
+    ]);
+    // Not reset to 1 when the operator stopped rendering replicas: the count was handed over first.
+    const d = await deployment('shop-gateway');
+    expect(d.spec.replicas).toBe(2);
+    expect(operatorOwnsReplicas(d)).toBe(false);
+    // And from then on it is the autoscaler's.
+    await scaleAsAutoscaler('shop-gateway', 3);
+    expect(await reconciler.reconcile(ns, 'shop')).toEqual({ applied: 0, pruned: 0 });
+    expect((await deployment('shop-gateway')).spec.replicas).toBe(3);
+  });
+
   it('removes the autoscaler and runs the fixed count again when autoscaling gives way to replicas', async () => {
     const { autoscaling: _dropped, ...catalog } = await currentService('catalog');
     await setServices({ catalog: { ...catalog, replicas: 2 } });
     const result = await reconciler.reconcile(ns, 'shop');
     expect(result.pruned).toBe(1);
-    expect(await autoscalers()).toEqual([]);
+    expect((await autoscalers()).map((h) => h.metadata.name)).toEqual(['shop-gateway']);
     const d = await deployment('shop-catalog');
     expect(d.spec.replicas).toBe(2);
     expect(operatorOwnsReplicas(d)).toBe(true);

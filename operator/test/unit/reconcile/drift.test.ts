@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { isSubset, ownsRemovedFields, type ManagedFieldsEntry } from '../../../src/reconcile/drift.js';
+import {
+  isSubset,
+  ownsRemovedFields,
+  replicasToHandOver,
+  type ManagedFieldsEntry,
+} from '../../../src/reconcile/drift.js';
 
 const desired = {
   apiVersion: 'apps/v1',
@@ -176,5 +181,56 @@ describe('ownsRemovedFields (fields the charts stopped rendering)', () => {
         'obsdemo-operator',
       ),
     ).toBe(false);
+  });
+});
+
+describe('replicasToHandOver', () => {
+  const autoscaled = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'shop-catalog' },
+    spec: {},
+  };
+  const liveWith = (replicas: number, managedFields: ManagedFieldsEntry[]) => ({
+    metadata: { name: 'shop-catalog', managedFields },
+    spec: { replicas },
+  });
+  const ours = (fields: Record<string, unknown>): ManagedFieldsEntry => ({
+    manager: 'obsdemo-operator',
+    operation: 'Apply',
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:spec': fields },
+  });
+
+  it("hands over the live count when the render drops replicas that the operator's apply owns", () => {
+    const live = liveWith(3, [ours({ 'f:replicas': {}, 'f:template': {} })]);
+    expect(replicasToHandOver(autoscaled, live, 'obsdemo-operator')).toBe(3);
+  });
+
+  it('has nothing to hand over when the render still sets replicas', () => {
+    const live = liveWith(3, [ours({ 'f:replicas': {} })]);
+    const fixed = { ...autoscaled, spec: { replicas: 3 } };
+    expect(replicasToHandOver(fixed, live, 'obsdemo-operator')).toBeUndefined();
+  });
+
+  it('has nothing to hand over once only others own replicas (the autoscaler through /scale)', () => {
+    const live = liveWith(4, [
+      ours({ 'f:template': {} }),
+      {
+        manager: 'kube-controller-manager',
+        operation: 'Update',
+        subresource: 'scale',
+        fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+      },
+    ]);
+    expect(replicasToHandOver(autoscaled, live, 'obsdemo-operator')).toBeUndefined();
+  });
+
+  it('has nothing to hand over for an object that does not exist yet or has no spec', () => {
+    expect(replicasToHandOver(autoscaled, undefined, 'obsdemo-operator')).toBeUndefined();
+    const configMap = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: {} };
+    expect(
+      replicasToHandOver(configMap, liveWith(1, [ours({ 'f:replicas': {} })]), 'obsdemo-operator'),
+    ).toBeUndefined();
   });
 });
