@@ -270,6 +270,16 @@ describe('invalid ObservabilityDemos are rejected with a message a person can ac
       'spec.messaging.nats.url in body should match',
     ],
     [
+      'a JetStream size of nothing',
+      { messaging: { nats: { jetstream: { size: '0' } } } },
+      'messaging.nats.jetstream.size must be a positive quantity of bytes',
+    ],
+    [
+      'a negative Postgres volume',
+      { database: { postgres: { storage: '-1Gi' } } },
+      'database.postgres.storage must be a positive quantity of bytes',
+    ],
+    [
       'external Postgres without secretRef',
       { database: { postgres: { mode: 'external' } } },
       'database.postgres.mode external requires database.postgres.secretRef',
