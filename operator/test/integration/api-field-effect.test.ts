@@ -74,7 +74,6 @@ const CONTEXT: Record<string, { spec: Spec; why: string }> = {
       [
         `spec.services.${s}.image`,
         {
-          // The image fields replace the chart's default image only as a whole reference.
           spec: {
             services: { [s]: { image: { repository: `registry.example/obsdemo/${s}`, tag: '1.0.0' } } },
           },
