@@ -451,7 +451,7 @@ export interface GatewaySpec {
   auth?: GatewayAuthSpec;
 }
 /**
- * Token-bucket rate limit applied to every client of the gateway. Each gateway pod keeps its own budget in memory, so with several pods a client whose requests are spread over all of them may send up to that many times the rate.
+ * Rate limit applied to every client of the gateway: requestsPerSecond in each one-second window, and once those are spent up to burst more in each 10-second window; beyond both the gateway answers 429 with Retry-After. Each gateway pod keeps its own budget in memory, so with several pods a client whose requests are spread over all of them may send up to that many times the rate.
  *
  * @default {}
  */
@@ -463,7 +463,7 @@ export interface RateLimitSpec {
    */
   requestsPerSecond?: number;
   /**
-   * Requests a client may send at once above the sustained rate (the bucket size). At least requestsPerSecond.
+   * Extra requests a client may send in each 10-second window once a second's requestsPerSecond are spent, for short spikes above the sustained rate. At least requestsPerSecond.
    *
    * @default 100
    */
@@ -1327,7 +1327,7 @@ export interface DefaultedGatewaySpec {
   auth: DefaultedGatewayAuthSpec;
 }
 /**
- * Token-bucket rate limit applied to every client of the gateway. Each gateway pod keeps its own budget in memory, so with several pods a client whose requests are spread over all of them may send up to that many times the rate.
+ * Rate limit applied to every client of the gateway: requestsPerSecond in each one-second window, and once those are spent up to burst more in each 10-second window; beyond both the gateway answers 429 with Retry-After. Each gateway pod keeps its own budget in memory, so with several pods a client whose requests are spread over all of them may send up to that many times the rate.
  *
  * @default {}
  */
@@ -1339,7 +1339,7 @@ export interface DefaultedRateLimitSpec {
    */
   requestsPerSecond: number;
   /**
-   * Requests a client may send at once above the sustained rate (the bucket size). At least requestsPerSecond.
+   * Extra requests a client may send in each 10-second window once a second's requestsPerSecond are spent, for short spikes above the sustained rate. At least requestsPerSecond.
    *
    * @default 100
    */
