@@ -17,7 +17,7 @@ const duration = (fallback: string) =>
     });
 
 /** The operator's environment, as charts/obsdemo-operator sets it. */
-export const OperatorConfigSchema = z.object({
+const OperatorEnvSchema = z.object({
   /** /healthz, /readyz and /metrics. */
   OPERATOR_PORT: env.port(8081),
   OPERATOR_HOST: env.string('0.0.0.0'),
@@ -34,6 +34,14 @@ export const OperatorConfigSchema = z.object({
   MAX_CONCURRENT_RECONCILES: env.int(4, 1, 32),
   LEADER_ELECT: env.bool(true),
   LEADER_ELECTION_ID: env.string('obsdemo-operator'),
+  /**
+   * client-go's leader election timings (controller-runtime's LeaseDuration, RenewDeadline, RetryPeriod): how long
+   * a standby waits on an unchanged Lease before taking it, how long the leader keeps trying to renew before it
+   * stops writing, and the time between attempts.
+   */
+  LEADER_ELECTION_LEASE_DURATION: duration('15s'),
+  LEADER_ELECTION_RENEW_DEADLINE: duration('10s'),
+  LEADER_ELECTION_RETRY_PERIOD: duration('2s'),
   /** Where the Lease lives; the pod's namespace in a cluster. */
   POD_NAMESPACE: env.string('default'),
   POD_NAME: env.string(hostname()),
@@ -82,6 +90,23 @@ export const OperatorConfigSchema = z.object({
       (v) => v === '' || (URL.canParse(v) && ['http:', 'https:'].includes(new URL(v).protocol)),
       'an http(s) URL, or empty',
     ),
+});
+
+/** The operator's environment, checked as a whole too. */
+export const OperatorConfigSchema = OperatorEnvSchema.superRefine((config, ctx) => {
+  // The leader must stop writing before a standby may take over, with time left for a write in flight to land.
+  if (config.LEADER_ELECTION_LEASE_DURATION <= config.LEADER_ELECTION_RENEW_DEADLINE)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LEADER_ELECTION_LEASE_DURATION'],
+      message: 'must be longer than LEADER_ELECTION_RENEW_DEADLINE',
+    });
+  if (config.LEADER_ELECTION_RENEW_DEADLINE <= 1.2 * config.LEADER_ELECTION_RETRY_PERIOD)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['LEADER_ELECTION_RENEW_DEADLINE'],
+      message: 'must be longer than 1.2 × LEADER_ELECTION_RETRY_PERIOD',
+    });
 });
 
 export type OperatorConfig = z.infer<typeof OperatorConfigSchema>;

@@ -53,12 +53,23 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     chartsDir: config.CHARTS_DIR,
     ...(version.gitVersion ? { kubeVersion: version.gitVersion } : {}),
   });
-  const events = new EventRecorder(http, { reportingInstance: identity, logger });
+  // With leader election, a write is sent only while this replica holds the Lease (holdsLease: renewed within the
+  // renew deadline), checked right before each request: no reconcile and no Event writes once a standby may lead.
+  let elector: LeaderElector | undefined;
+  const mayWrite = () => !config.LEADER_ELECT || elector?.holdsLease() === true;
+  const events = new EventRecorder(http, { reportingInstance: identity, logger, mayWrite });
   const telemetry = new TelemetryVerifier(
     config.TELEMETRY_PROMETHEUS_URL ? { prometheusUrl: config.TELEMETRY_PROMETHEUS_URL } : {},
   );
   const reconciler = new DemoReconciler({
-    client: new ResourceClient(http),
+    client: new ResourceClient(http, {
+      writeGuard: (method, path) => {
+        if (!mayWrite())
+          throw new NotLeaderError(
+            `${method} ${path} not sent: this replica no longer holds the leader Lease`,
+          );
+      },
+    }),
     renderer,
     servicesValues,
     operatorLocation: { namespace: config.POD_NAMESPACE, podLabels: config.OPERATOR_POD_LABELS },
@@ -157,13 +168,13 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
   };
 
   let stopping = false;
-  let elector: LeaderElector | undefined;
   const readiness: Record<string, ReadinessCheck> = { informers: informersSynced(informers) };
   let campaign: Promise<void> = Promise.resolve();
   if (config.LEADER_ELECT) {
-    // client-go's elector ends when leadership is lost and controller-runtime then exits the process. Here the
-    // term's controller stops at once and the process campaigns again, so an apiserver outage longer than the
-    // renew deadline costs a new election, not a restart.
+    // client-go's elector ends when leadership is lost and controller-runtime then exits the process. Here writes
+    // stop by the clock once a renewal is overdue by the renew deadline (mayWrite), the term's controller stops
+    // and aborts its reconciles when the elector gives up, and the process campaigns again, so an apiserver outage
+    // longer than the renew deadline costs a new election, not a restart.
     const lock = new KubeLeaseClient(http, config.POD_NAMESPACE, config.LEADER_ELECTION_ID);
     campaign = (async () => {
       while (!stopping) {
@@ -171,6 +182,9 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
           lock,
           identity,
           logger,
+          leaseDurationMs: config.LEADER_ELECTION_LEASE_DURATION,
+          renewDeadlineMs: config.LEADER_ELECTION_RENEW_DEADLINE,
+          retryPeriodMs: config.LEADER_ELECTION_RETRY_PERIOD,
           callbacks: {
             onStartedLeading: (signal) => {
               logger.info('became leader', { identity });
@@ -222,6 +236,14 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
       await http.close();
     },
   };
+}
+
+/** A write refused because this replica's leadership has ended (or may have: renewal is overdue). */
+export class NotLeaderError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotLeaderError';
+  }
 }
 
 /** An object reduced to what an owner lookup and the cache need: kind, name, namespace, version, labels. */

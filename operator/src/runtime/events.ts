@@ -164,6 +164,11 @@ export interface EventRecorderOptions extends AggregatorOptions {
   reportingInstance: string;
   reportingController?: string;
   logger?: RuntimeLogger;
+  /**
+   * Asked before each write: false drops it (logged at debug). With leader election, whether this replica still
+   * holds the Lease, so no Event is written after leadership ended.
+   */
+  mayWrite?: () => boolean;
 }
 
 export function referenceTo(obj: KubeObject): ObjectReference {
@@ -265,7 +270,13 @@ export class EventRecorder {
   private enqueue(key: string, write: () => Promise<unknown>): void {
     const previous = this.chains.get(key) ?? Promise.resolve();
     const next = previous
-      .then(write)
+      .then(() => {
+        if (this.options.mayWrite?.() === false) {
+          this.logger.debug('event not written: this replica may not write now', { event_key: key });
+          return undefined;
+        }
+        return write();
+      })
       .then(
         () => undefined,
         (error: unknown) => {

@@ -138,6 +138,8 @@ export class LeaderElector {
   private observed: { lease: Lease | undefined; raw: string; at: number } | undefined;
   private reportedLeader: string | undefined;
   private leading = false;
+  /** When the last successful acquire or renew started (local clock): the Lease is ours from then on. */
+  private renewStartedAt = 0;
   private ended = false;
   private running: Promise<void> | undefined;
 
@@ -158,6 +160,18 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * Whether this replica may still act as leader at `now`: it leads, and its last successful renewal started less
+   * than renewDeadline ago. Another candidate can take the Lease only leaseDuration after it saw that renewal, which
+   * it cannot have seen before the renewal started; so a write begun while this holds leaves
+   * leaseDuration - renewDeadline for it to land before anyone else may lead. It turns false by the clock alone,
+   * even before the renew loop gives up and onStoppedLeading runs (client-go's renew loop cannot do better, hence
+   * controller-runtime exits the process): check it right before each write.
+   */
+  holdsLease(now = Date.now()): boolean {
+    return this.leading && now - this.renewStartedAt < this.renewDeadlineMs;
   }
 
   /** idle before run(), then campaigning ⇄ leading, and ended once run() has returned. */
@@ -256,6 +270,7 @@ export class LeaderElector {
       if (current === undefined) {
         const created = await lock.create(spec, signal);
         this.observe(created, Date.now());
+        this.renewStartedAt = now;
         return true;
       }
       this.observe(current, now);
@@ -272,6 +287,7 @@ export class LeaderElector {
       }
       const updated = await lock.update(current.metadata.resourceVersion ?? '', spec, signal);
       this.observe(updated, Date.now());
+      this.renewStartedAt = now;
       return true;
     } catch (error) {
       if (!isKubeApiError(error, 409) && !signal.aborted) {

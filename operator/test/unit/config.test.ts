@@ -32,6 +32,32 @@ describe('OperatorConfigSchema', () => {
     }
   });
 
+  it('reads the leader election timings, 15s/10s/2s by default, and refuses a leader that could outlive its Lease', () => {
+    const defaults = parseConfig(OperatorConfigSchema, {});
+    expect([
+      defaults.LEADER_ELECTION_LEASE_DURATION,
+      defaults.LEADER_ELECTION_RENEW_DEADLINE,
+      defaults.LEADER_ELECTION_RETRY_PERIOD,
+    ]).toEqual([15_000, 10_000, 2_000]);
+    const run = () =>
+      parseConfig(OperatorConfigSchema, {
+        LEADER_ELECTION_LEASE_DURATION: '10s',
+        LEADER_ELECTION_RENEW_DEADLINE: '10s',
+      });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(
+      /^config error: LEADER_ELECTION_LEASE_DURATION must be valid: must be longer than LEADER_ELECTION_RENEW_DEADLINE/,
+    );
+    expect(() =>
+      parseConfig(OperatorConfigSchema, {
+        LEADER_ELECTION_RENEW_DEADLINE: '2s',
+        LEADER_ELECTION_RETRY_PERIOD: '2s',
+      }),
+    ).toThrow(
+      /LEADER_ELECTION_RENEW_DEADLINE must be valid: must be longer than 1.2 × LEADER_ELECTION_RETRY_PERIOD/,
+    );
+  });
+
   it('reads the chart-wide component defaults as JSON, and none when unset', () => {
     const defaults = { postgres: { image: { repository: 'mirror/postgres' } } };
     expect(

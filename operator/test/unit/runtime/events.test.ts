@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { EventAggregator, eventKey, referenceTo } from '../../../src/runtime/events.js';
+import { EventAggregator, EventRecorder, eventKey, referenceTo } from '../../../src/runtime/events.js';
+import type { KubeClient } from '../../../src/runtime/kube-client.js';
 import type { EventRecord } from '../../../src/runtime/events.js';
 
 const demo = {
@@ -79,5 +80,29 @@ describe('EventAggregator', () => {
       }),
     );
     expect(names.size).toBe(4);
+  });
+});
+
+describe('EventRecorder', () => {
+  it('asks mayWrite right before each write and drops the Event when it says no', async () => {
+    const created: string[] = [];
+    const client = {
+      create: async (_path: string, body: { reason: string }) => {
+        created.push(body.reason);
+        return body;
+      },
+    } as unknown as KubeClient;
+    let leader = true;
+    const recorder = new EventRecorder(client, { reportingInstance: 'r', mayWrite: () => leader });
+    recorder.event(demo, 'Normal', 'Applied', 'Apply', 'one');
+    // Decided while leading, but leadership ends before the write goes out.
+    leader = false;
+    recorder.event(demo, 'Warning', 'ApplyFailed', 'Apply', 'two');
+    await recorder.flush();
+    expect(created).toEqual([]);
+    leader = true;
+    recorder.event(demo, 'Normal', 'Ready', 'Reconcile', 'three');
+    await recorder.stop();
+    expect(created).toEqual(['Ready']);
   });
 });

@@ -167,6 +167,31 @@ describe('LeaderElector', () => {
     expect(a.events).toEqual(['leader:a', 'started', 'stopped:lost']);
   });
 
+  it('holds the Lease for writing only until renewDeadline after the last renewal began, before a standby may take it', async () => {
+    const store = new FakeLeaseStore();
+    const a = candidate(store, 'a', false);
+    await jest.advanceTimersByTimeAsync(0);
+    const b = candidate(store, 'b');
+    await jest.advanceTimersByTimeAsync(4_000);
+    expect(a.elector.holdsLease()).toBe(true);
+    // The renewal at 4 s was the last to succeed.
+    store.failing = true;
+    const lastRenewal = Date.now();
+    await jest.advanceTimersByTimeAsync(10_000 - 1);
+    expect(a.elector.holdsLease()).toBe(true);
+    await jest.advanceTimersByTimeAsync(1);
+    // Not yet given up (the renew loop's deadline counts from its next attempt), but no longer fit to write.
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.elector.holdsLease()).toBe(false);
+    store.failing = false;
+    // The standby may take over only leaseDuration after it saw that renewal.
+    while (!b.elector.isLeader()) await jest.advanceTimersByTimeAsync(100);
+    expect(Date.now() - lastRenewal).toBeGreaterThanOrEqual(15_000);
+    expect(a.elector.holdsLease()).toBe(false);
+    await a.elector.stop();
+    await b.elector.stop();
+  });
+
   it('survives a transient renewal failure shorter than renewDeadline', async () => {
     const store = new FakeLeaseStore();
     const a = candidate(store, 'a');
