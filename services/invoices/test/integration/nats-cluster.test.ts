@@ -56,8 +56,9 @@ interface StreamState {
   ackPending: number;
 }
 
-async function streamState(): Promise<StreamState> {
-  const jsm = await admin.jetstreamManager();
+/** `nc` is the admin connection unless given; `timeout` bounds each JetStream API request. */
+async function streamState(nc: NatsConnection = admin, timeout = 5000): Promise<StreamState> {
+  const jsm = await nc.jetstreamManager({ timeout });
   const stream = await jsm.streams.info(ORDERS_STREAM);
   const consumer = await jsm.consumers.info(ORDERS_STREAM, DURABLE);
   return {
@@ -121,14 +122,16 @@ describe('catalog and invoices on a 3-server JetStream cluster', () => {
     await reached(250);
     const victim = cluster.nodes.find((n) => n.name === scaled.leader);
     if (!victim) throw new Error(`stream leader "${scaled.leader}" is not a server of the cluster`);
+    // Watched from a surviving server with short requests, so the figure is the election's, not a reconnect's.
+    const observer = await connect({ servers: cluster.nodes.filter((n) => n !== victim).map((n) => n.url) });
     await victim.kill();
     const killedAt = Date.now();
     const failover = await eventually(
       'a new stream leader',
-      streamState,
+      () => streamState(observer, 500),
       (s) => s.leader !== '' && s.leader !== victim.name,
       60_000,
-    );
+    ).finally(() => observer.close());
     const newLeaderAfterMs = Date.now() - killedAt;
     await reached(600);
     const restartAt = Date.now();
