@@ -84,10 +84,7 @@ beforeAll(async () => {
     RECONCILE_TIMEOUT: '3s',
   });
   manager = await startManager(config, { kubeConfig: kc, logger: silentLogger, registry });
-  await admin.apply(
-    { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'slow', namespace: ns }, spec: {} },
-    'obsdemo-test',
-  );
+  await admin.apply(newDemo('slow'), 'obsdemo-test');
 }, 120_000);
 
 afterAll(async () => {
@@ -135,3 +132,9 @@ describe('aborting reconciles', () => {
     expect(aborted?.note).toContain('shutting down');
   });
 });
+
+/** A demo with the default spec (a plain object, as the API takes it). */
+function newDemo(name: string) {
+  const demo = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec: {} };
+  return demo;
+}

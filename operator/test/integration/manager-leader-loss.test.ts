@@ -132,11 +132,7 @@ describe('losing the leader Lease', () => {
     await eventually('replica-a to lead', async () =>
       (await lease())?.spec?.holderIdentity === a.identity ? true : undefined,
     );
-    for (const name of ['fast', 'slow'])
-      await admin.apply(
-        { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec: {} },
-        'obsdemo-test',
-      );
+    for (const name of ['fast', 'slow']) await admin.apply(newDemo(name), 'obsdemo-test');
     await eventually(
       'replica-a to apply the fast demo',
       async () => ((await catalogReplicas()) === 1 ? true : undefined),
@@ -217,3 +213,9 @@ describe('losing the leader Lease', () => {
     );
   });
 });
+
+/** A demo with the default spec (a plain object, as the API takes it). */
+function newDemo(name: string) {
+  const demo = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec: {} };
+  return demo;
+}

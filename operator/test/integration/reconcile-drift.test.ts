@@ -71,10 +71,7 @@ beforeAll(async () => {
   } as HelmRenderer;
   ns = await createTestNamespace(kc, 'drift');
   reconciler = new DemoReconciler({ client: asOperator, renderer, servicesValues });
-  await admin.apply(
-    { apiVersion: API_VERSION, kind: KIND, metadata: { name: DEMO, namespace: ns }, spec: {} },
-    'obsdemo-test',
-  );
+  await admin.apply(newDemo(DEMO), 'obsdemo-test');
 }, 120_000);
 
 afterAll(async () => {
@@ -142,3 +139,9 @@ describe('DemoReconciler and fields the charts stop rendering', () => {
     expect((await get<Live>('Deployment', DEPLOYMENT))?.spec?.replicas).toBe(3);
   });
 });
+
+/** A demo with the default spec (a plain object, as the API takes it). */
+function newDemo(name: string) {
+  const demo = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec: {} };
+  return demo;
+}
