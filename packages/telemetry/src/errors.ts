@@ -38,6 +38,18 @@ export class ConflictError extends HttpError {
   }
 }
 
+/**
+ * A failure the demo's fault injection (FAULT_ERROR_PERCENT) made on purpose. Its stack only ever points at the
+ * fault middleware, so it is logged as one line.
+ */
+export class InjectedFaultError extends HttpError {
+  readonly fault = 'error';
+  constructor() {
+    super(503, 'injected_fault', 'injected failure (FAULT_ERROR_PERCENT)');
+    this.name = 'InjectedFaultError';
+  }
+}
+
 export class ServiceUnavailableError extends HttpError {
   constructor(message: string, details?: unknown) {
     super(503, 'service_unavailable', message, details);
@@ -142,7 +154,15 @@ export function errorMiddleware(
       return;
     }
     const { status, body, internal, retryAfterSeconds } = toErrorResponse(err, dependencyFailures);
-    if (retryAfterSeconds !== undefined) {
+    if (err instanceof InjectedFaultError) {
+      // Fault injection runs before routing, so the request's path stands in for a route template.
+      logger.error('request failed: injected fault', {
+        method: req.method,
+        path: req.path.slice(0, 200),
+        fault: err.fault,
+        error: err.message,
+      });
+    } else if (retryAfterSeconds !== undefined) {
       // Without the stack: an outage would otherwise bury the log in identical traces.
       logger.error('request failed: dependency unavailable', {
         method: req.method,

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
 import { env } from './config.js';
-import { HttpError } from './errors.js';
+import { InjectedFaultError } from './errors.js';
 
 /**
  * The env every service reads for demo fault injection (the operator sets them from the CR's `spec.faults`);
@@ -44,12 +44,6 @@ export function decideFault(config: FaultConfig, random: () => number = Math.ran
   const delayMs = config.latencyMs > 0 && random() * 100 < config.latencyPercent ? config.latencyMs : 0;
   const fail = random() * 100 < config.errorPercent;
   return { delayMs, fail };
-}
-
-export class InjectedFaultError extends HttpError {
-  constructor() {
-    super(503, 'injected_fault', 'injected failure (FAULT_ERROR_PERCENT)');
-  }
 }
 
 /**
