@@ -139,6 +139,15 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
   };
 }
 
+/**
+ * The labels the demo's Collector adds to every series it remote-writes. The connectors' own labels (client, server,
+ * connection_type) are the same in every demo, so without these a Prometheus that receives several demos' service
+ * graphs (one shared by an operator outside the cluster, or a remote-write target) could not tell them apart.
+ */
+export function demoSeriesLabels(demo: DefaultedObservabilityDemo): Record<string, string> {
+  return { namespace: demo.metadata?.namespace ?? 'default', obsdemo_instance: demo.metadata?.name ?? '' };
+}
+
 function traceQueryUrl(backend: string, svc: (component: string) => string): string | undefined {
   if (backend === 'tempo') return `http://${svc('tempo')}:${TEMPO_HTTP_PORT}`;
   if (backend === 'jaeger') return `http://${svc('jaeger')}:${JAEGER_QUERY_PORT}`;
@@ -224,6 +233,7 @@ export function planComponents(
       spanMetrics: { enabled: obs.collector.spanMetrics },
       remoteWrite: {
         url: obs.collector.serviceGraphs || obs.collector.spanMetrics ? names.remoteWriteUrl : '',
+        externalLabels: demoSeriesLabels(demo),
       },
       traces: { backends: names.traceExports },
     },

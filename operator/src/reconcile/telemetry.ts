@@ -1,7 +1,7 @@
 import { DEMO_SERVICE_GRAPH, formatEdge, serviceGraphQuery, type ServiceGraphEdge } from '@obsdemo/contracts';
 import type { DefaultedObservabilityDemo } from '../api/index.js';
 import type { ObservedCondition } from './conditions.js';
-import { componentNames, PROMETHEUS_PORT } from './plan.js';
+import { componentNames, demoSeriesLabels, PROMETHEUS_PORT } from './plan.js';
 
 export const TELEMETRY_CONDITION = 'TelemetryVerified';
 const UNREACHABLE = 'PrometheusUnreachable';
@@ -9,8 +9,13 @@ const UNREACHABLE = 'PrometheusUnreachable';
 /** How far back an edge's requests count: telemetry that flowed once but stopped is not verified. */
 export const EDGE_WINDOW = '5m';
 
-/** Requests per service-graph edge over the last EDGE_WINDOW. */
-export const SERVICE_GRAPH_QUERY = serviceGraphQuery(EDGE_WINDOW);
+/**
+ * Requests per service-graph edge over the last EDGE_WINDOW, counting only the demo's own series (its Collector
+ * labels them), so that in a Prometheus shared by several demos one demo's traffic never verifies another.
+ */
+export function serviceGraphQueryFor(demo: DefaultedObservabilityDemo): string {
+  return serviceGraphQuery(EDGE_WINDOW, demoSeriesLabels(demo));
+}
 
 /** While verified, look again this often, so that telemetry that stops flowing turns the condition False. */
 const VERIFIED_RECHECK_MS = 5 * 60_000;
@@ -153,7 +158,7 @@ interface CachedCheck {
 const MAX_FAILURE_INTERVAL_MS = 5 * 60_000;
 
 /**
- * Asks each demo's Prometheus for the service-graph edges Tempo derived from the traces and compares them with the
+ * Asks each demo's Prometheus for the service-graph edges the Collector derived from the traces and compares them with the
  * edges the enabled services must draw. A demo is queried at most once per `minIntervalMs` and generation, with a
  * timeout, so a silent Prometheus holds one worker for a few seconds at most and repeated reconciles cost nothing.
  */
@@ -243,7 +248,7 @@ export class TelemetryVerifier {
       const res = await fetch(new URL('api/v1/query', base.href.endsWith('/') ? base : `${base.href}/`), {
         method: 'POST',
         headers,
-        body: new URLSearchParams({ query: SERVICE_GRAPH_QUERY }),
+        body: new URLSearchParams({ query: serviceGraphQueryFor(demo) }),
         signal: signal
           ? AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)])
           : AbortSignal.timeout(this.timeoutMs),

@@ -1,12 +1,13 @@
 // TelemetryVerified through the real reconciler (as the operator's ServiceAccount, on the integration control
 // plane) against a real Prometheus, pointed at it with TELEMETRY_PROMETHEUS_URL as an operator outside the cluster
-// is. Prometheus scrapes a small HTTP server that serves the service-graph series Tempo's metrics-generator would
-// remote-write; a series dropped from it goes stale in Prometheus at the next scrape.
+// is. Prometheus scrapes a small HTTP server that serves the service-graph series each demo's Collector would
+// remote-write, labelled with what the operator rendered into that Collector's configuration; a series dropped
+// from it goes stale in Prometheus at the next scrape. One Prometheus holds the series of every demo here.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { dump } from 'js-yaml';
+import { dump, load } from 'js-yaml';
 import { parseConfig } from '@obsdemo/telemetry';
 import {
   createTestNamespace,
@@ -34,21 +35,53 @@ const ALL_SERIES = [
 let kc: KubeConfig;
 let env: OperatorEnv;
 let ns: string;
+/** A second namespace with a demo of the same name, whose series land in the same Prometheus. */
+let otherNs: string | undefined;
 let exporter: Server;
 let prometheus: PrometheusServer | undefined;
-// Until the second test, catalog→invoices has never had a request: Prometheus has no such series at all.
-let served = ALL_SERIES.filter((series) => !series.includes('server="invoices"'));
+
+/** Per demo (`namespace/name`): the labels its Collector adds, and the edges it has traffic on. */
+const demos = new Map<string, { labels: string; served: string[] }>();
 
 let scrapes = 0;
-/** Counters that grow with every scrape, as Tempo's do while traffic flows (the operator looks at their increase). */
+/** Counters that grow with every scrape, as the Collector's do while traffic flows (the operator looks at their increase). */
 function exposition(): string {
   scrapes++;
   return [
     '# HELP traces_service_graph_request_total Requests between two nodes.',
     '# TYPE traces_service_graph_request_total counter',
-    ...served.map((labels) => `traces_service_graph_request_total{${labels}} ${3 * scrapes}`),
+    ...[...demos.values()].flatMap(({ labels, served }) =>
+      served.map((edge) => `traces_service_graph_request_total{${edge},${labels}} ${3 * scrapes}`),
+    ),
     '',
   ].join('\n');
+}
+
+/**
+ * The labels the demo's Collector adds to every series it remote-writes, as the operator rendered them into the
+ * Collector's ConfigMap, in exposition syntax.
+ */
+async function collectorSeriesLabels(namespace: string, name: string): Promise<string> {
+  const configMap = await env.admin.get<{ data?: Record<string, string> }>({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    namespace,
+    name: `${name}-otel-collector-config`,
+  });
+  const config = load(configMap?.data?.['config.yaml'] ?? '') as {
+    exporters?: { prometheusremotewrite?: { external_labels?: Record<string, string> } };
+  };
+  const labels = config.exporters?.prometheusremotewrite?.external_labels ?? {};
+  return Object.entries(labels)
+    .map(([label, value]) => `${label}=${JSON.stringify(value)}`)
+    .join(',');
+}
+
+/** Applies the demo, reconciles it once so its Collector's configuration exists, and serves `served` as its traffic. */
+async function startDemo(namespace: string, name: string, served: string[]): Promise<void> {
+  await apply(name, {}, namespace);
+  await reconcilerFor(prometheus!.url).reconcile(namespace, name);
+  demos.set(`${namespace}/${name}`, { labels: await collectorSeriesLabels(namespace, name), served });
 }
 
 /** A reconciler whose verifier asks the Prometheus at `url`, configured as the operator's environment does. */
@@ -68,11 +101,11 @@ function reconcilerFor(url: string): DemoReconciler {
   });
 }
 
-async function telemetryCondition(name: string): Promise<Condition | undefined> {
+async function telemetryCondition(namespace: string, name: string): Promise<Condition | undefined> {
   const demo = await env.admin.get<DefaultedObservabilityDemo>({
     apiVersion: API_VERSION,
     kind: KIND,
-    namespace: ns,
+    namespace,
     name,
   });
   return demo?.status?.conditions?.find((c) => c.type === 'TelemetryVerified');
@@ -84,12 +117,13 @@ async function reconcileUntilTelemetry(
   name: string,
   what: string,
   done: (c: Condition) => boolean,
+  namespace = ns,
 ): Promise<Condition> {
   return eventually(
     what,
     async () => {
-      await reconciler.reconcile(ns, name);
-      const condition = await telemetryCondition(name);
+      await reconciler.reconcile(namespace, name);
+      const condition = await telemetryCondition(namespace, name);
       return condition && done(condition) ? condition : undefined;
     },
     60_000,
@@ -118,16 +152,22 @@ afterAll(async () => {
   await prometheus?.stop();
   await new Promise((resolve) => exporter?.close(resolve));
   if (ns) await deleteTestNamespace(kc, ns);
+  if (otherNs) await deleteTestNamespace(kc, otherNs);
 });
 
-const apply = (name: string, spec: Record<string, unknown> = {}) => {
-  const demo = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: ns }, spec };
+const apply = (name: string, spec: Record<string, unknown> = {}, namespace = ns) => {
+  const demo = { apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec };
   return env.admin.apply(demo, 'obsdemo-test');
 };
 
 describe('TelemetryVerified', () => {
   it('is False with EdgesMissing naming the edge without requests', async () => {
-    await apply('shop');
+    // Until the second test, catalog→invoices has never had a request: Prometheus has no such series at all.
+    await startDemo(
+      ns,
+      'shop',
+      ALL_SERIES.filter((series) => !series.includes('server="invoices"')),
+    );
     const condition = await reconcileUntilTelemetry(
       reconcilerFor(prometheus!.url),
       'shop',
@@ -143,7 +183,7 @@ describe('TelemetryVerified', () => {
   });
 
   it('is True with EdgesObserved when Prometheus has every expected edge', async () => {
-    served = [...ALL_SERIES];
+    demos.get(`${ns}/shop`)!.served = [...ALL_SERIES];
     const condition = await reconcileUntilTelemetry(
       reconcilerFor(prometheus!.url),
       'shop',
@@ -152,6 +192,36 @@ describe('TelemetryVerified', () => {
     );
     expect(condition.reason).toBe('EdgesObserved');
     expect(condition.message).toContain('catalog→invoices (messaging_system)');
+  });
+
+  it('counts only the demo’s own series when another demo’s land in the same Prometheus', async () => {
+    // The same name in another namespace, with traffic on the gateway's edges only.
+    otherNs = await createTestNamespace(kc, 'telemetry-other');
+    await startDemo(
+      otherNs,
+      'shop',
+      ALL_SERIES.filter((series) => series.includes('client="gateway"')),
+    );
+    const other = await reconcileUntilTelemetry(
+      reconcilerFor(prometheus!.url),
+      'shop',
+      'TelemetryVerified=False in the other namespace, whose own series lack three edges',
+      (c) => c.status === 'False' && !(c.message ?? '').includes('gateway→catalog'),
+      otherNs,
+    );
+    expect(other).toMatchObject({
+      reason: 'EdgesMissing',
+      message:
+        'missing service-graph edges (no requests in the last 5m): processor→catalog, catalog→invoices (messaging_system), catalog→postgres (database)',
+    });
+    // The first demo's edges are still all there, and only its own.
+    const first = await reconcileUntilTelemetry(
+      reconcilerFor(prometheus!.url),
+      'shop',
+      'TelemetryVerified=True for the first demo',
+      (c) => c.status === 'True',
+    );
+    expect(first.reason).toBe('EdgesObserved');
   });
 
   it('expects only the edges of enabled services', async () => {

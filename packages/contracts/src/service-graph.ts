@@ -25,10 +25,12 @@ export const DEMO_SERVICE_GRAPH: readonly ServiceGraphEdge[] = [
 
 /**
  * Requests per edge, summed over everything but the edge's identity: the counters as they stand, or with `window`
- * (a PromQL duration such as 5m) their increase over it.
+ * (a PromQL duration such as 5m) their increase over it; with `labels`, only the series that carry them (one
+ * demo's, where several write to one Prometheus).
  */
-export function serviceGraphQuery(window?: string): string {
-  const series = 'traces_service_graph_request_total';
+export function serviceGraphQuery(window?: string, labels: Readonly<Record<string, string>> = {}): string {
+  const matchers = Object.entries(labels).map(([name, value]) => `${name}=${JSON.stringify(value)}`);
+  const series = `traces_service_graph_request_total${matchers.length > 0 ? `{${matchers.join(',')}}` : ''}`;
   return `sum by (client, server, connection_type) (${window === undefined ? series : `increase(${series}[${window}])`})`;
 }
 

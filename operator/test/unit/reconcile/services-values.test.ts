@@ -141,7 +141,10 @@ describe('planComponents', () => {
       fullnameOverride: 'shop-otel-collector',
       serviceGraphs: { enabled: true },
       spanMetrics: { enabled: true },
-      remoteWrite: { url: 'http://shop-prometheus:9090/api/v1/write' },
+      remoteWrite: {
+        url: 'http://shop-prometheus:9090/api/v1/write',
+        externalLabels: { namespace: 'demo', obsdemo_instance: 'shop' },
+      },
       traces: { backends: [{ name: 'tempo', endpoint: 'shop-tempo:4317', protocol: 'grpc' }] },
     });
     expect(managed.find((p) => p.component === 'tempo')?.values).toMatchObject({

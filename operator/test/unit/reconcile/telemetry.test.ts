@@ -8,7 +8,7 @@ import {
   formatEdge,
   inClusterPrometheusUrl,
   missingEdges,
-  SERVICE_GRAPH_QUERY,
+  serviceGraphQueryFor,
   TelemetryVerifier,
   unverifiableReason,
   type EdgeSample,
@@ -223,7 +223,13 @@ describe('TelemetryVerifier', () => {
     const first = await verifier.check(demo());
     expect(first.condition.reason).toBe('EdgesMissing');
     expect(first.recheckAfterMs).toBe(30_000);
-    expect(received).toEqual([{ query: SERVICE_GRAPH_QUERY }]);
+    expect(received).toEqual([
+      {
+        query:
+          'sum by (client, server, connection_type) (increase(traces_service_graph_request_total{namespace="demo",obsdemo_instance="shop"}[5m]))',
+      },
+    ]);
+    expect(received[0]?.query).toBe(serviceGraphQueryFor(demo()));
 
     now += 10_000;
     answer = vector(allSamples);
