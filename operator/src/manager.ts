@@ -3,7 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { API_VERSION, PLURAL, type DefaultedObservabilityDemo } from './api/index.js';
 import type { OperatorConfig } from './config.js';
-import { KubeClient as ResourceClient } from './kube/client.js';
+import { ResourceClient } from './kube/resource-client.js';
 import { HelmRenderer } from './render/helm-template.js';
 import { DemoReconciler, INSTANCE_LABEL } from './reconcile/reconciler.js';
 import { servicesValues } from './reconcile/services-values.js';
@@ -12,7 +12,7 @@ import {
   Controller,
   EventRecorder,
   Informer,
-  KubeClient,
+  KubeHttpClient,
   KubeLeaseClient,
   LeaderElector,
   collectionPath,
@@ -46,7 +46,7 @@ export interface Manager {
 export async function startManager(config: OperatorConfig, deps: ManagerDeps): Promise<Manager> {
   const { logger, registry } = deps;
   const identity = `${config.POD_NAME}_${randomBytes(3).toString('hex')}`;
-  const http = new KubeClient(deps.kubeConfig, { userAgent: 'obsdemo-operator' });
+  const http = new KubeHttpClient(deps.kubeConfig, { userAgent: 'obsdemo-operator' });
   const version = await http.get<KubeObject & { gitVersion?: string }>('/version');
   const renderer = new HelmRenderer({
     helmBinary: config.HELM_BINARY,

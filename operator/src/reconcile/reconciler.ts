@@ -6,8 +6,13 @@ import type {
   ObservabilityDemoStatus,
 } from '../api/index.js';
 import { API_VERSION, KIND, SERVICE_NAMES } from '../api/index.js';
-import { isKubeApiError, type KubeClient, type ObjectRef } from '../kube/client.js';
-import { canonicalJson, type HelmRenderer, type KubeObject } from '../render/helm-template.js';
+import {
+  isKubeApiError,
+  type ResourceClient,
+  type ObjectRef,
+  type Unstructured,
+} from '../kube/resource-client.js';
+import { canonicalJson, type HelmRenderer } from '../render/helm-template.js';
 import { setConditions, type ObservedCondition } from './conditions.js';
 import { isSubset, ownsRemovedFields, replicasToHandOver } from './drift.js';
 import type { OperatorLocation } from './network-policy.js';
@@ -28,7 +33,7 @@ export const INSTANCE_LABEL = 'obsdemo.dev/instance';
 export const COMPONENT_LABEL = 'obsdemo.dev/component';
 
 export interface ReconcilerDeps {
-  client: KubeClient;
+  client: ResourceClient;
   renderer: HelmRenderer;
   /** Application services values for the demo-services chart. */
   servicesValues: (demo: DefaultedObservabilityDemo) => Record<string, unknown>;
@@ -87,7 +92,7 @@ const KIND_ORDER = [
   'Deployment',
 ];
 
-const refOf = (o: KubeObject): InventoryReference => ({
+const refOf = (o: Unstructured): InventoryReference => ({
   apiVersion: o.apiVersion,
   kind: o.kind,
   name: o.metadata.name,
@@ -150,7 +155,7 @@ export class DemoReconciler {
       return { applied: 0, pruned: 0 };
     }
 
-    let desired: KubeObject[];
+    let desired: Unstructured[];
     try {
       await this.ensureSecrets(client, demo);
       desired = await this.render(demo, signal);
@@ -161,7 +166,7 @@ export class DemoReconciler {
     }
 
     let applied: number;
-    let live: KubeObject[];
+    let live: Unstructured[];
     let pruned: number;
     try {
       ({ applied, live } = await this.applyAll(client, desired));
@@ -250,7 +255,7 @@ export class DemoReconciler {
    * its RBAC cannot read any Secret, its own included. A confirmed Secret is not POSTed again for a while, so an
    * unchanged demo costs no request; a deleted one is recreated after that.
    */
-  private async ensureSecrets(client: KubeClient, demo: DefaultedObservabilityDemo): Promise<void> {
+  private async ensureSecrets(client: ResourceClient, demo: DefaultedObservabilityDemo): Promise<void> {
     const { name, namespace, uid } = id(demo);
     const names = generatedSecretNames(name);
     const wanted: { name: string; data: () => Record<string, string>; needed: boolean }[] = [
@@ -309,7 +314,7 @@ export class DemoReconciler {
     };
   }
 
-  private async render(demo: DefaultedObservabilityDemo, signal?: AbortSignal): Promise<KubeObject[]> {
+  private async render(demo: DefaultedObservabilityDemo, signal?: AbortSignal): Promise<Unstructured[]> {
     const plans = withComponentDefaults(
       planComponents(demo, this.deps.servicesValues, this.deps.operatorLocation),
       this.deps.componentDefaults ?? {},
@@ -350,10 +355,10 @@ export class DemoReconciler {
    * report uses instead of reading again.
    */
   private async applyAll(
-    client: KubeClient,
-    desired: KubeObject[],
-  ): Promise<{ applied: number; live: KubeObject[] }> {
-    const live = await mapLimit(desired, PARALLEL_REQUESTS, (obj) => client.get<KubeObject>(toRef(obj)));
+    client: ResourceClient,
+    desired: Unstructured[],
+  ): Promise<{ applied: number; live: Unstructured[] }> {
+    const live = await mapLimit(desired, PARALLEL_REQUESTS, (obj) => client.get<Unstructured>(toRef(obj)));
     const drifted = desired
       .map((obj, i) => ({ obj, i }))
       .filter(({ obj, i }) => {
@@ -381,17 +386,17 @@ export class DemoReconciler {
           };
           await client.apply(handOver, REPLICAS_HANDOVER_MANAGER);
         }
-        live[i] = await client.apply<KubeObject>(obj, FIELD_MANAGER);
+        live[i] = await client.apply<Unstructured>(obj, FIELD_MANAGER);
       });
       start = end;
     }
-    return { applied: drifted.length, live: live as KubeObject[] };
+    return { applied: drifted.length, live: live as Unstructured[] };
   }
 
   private async prune(
-    client: KubeClient,
+    client: ResourceClient,
     demo: DefaultedObservabilityDemo,
-    desired: KubeObject[],
+    desired: Unstructured[],
   ): Promise<number> {
     const keep = new Set(desired.map((o) => refKey(refOf(o))));
     let pruned = 0;
@@ -402,7 +407,7 @@ export class DemoReconciler {
     return pruned;
   }
 
-  private readComponents(desired: KubeObject[], live: KubeObject[]): ComponentStatus[] {
+  private readComponents(desired: Unstructured[], live: Unstructured[]): ComponentStatus[] {
     const components: ComponentStatus[] = [];
     for (const [i, w] of desired.entries()) {
       if (!WORKLOAD_KINDS.has(w.kind)) continue;
@@ -431,7 +436,7 @@ export class DemoReconciler {
   }
 
   private async reportFailure(
-    client: KubeClient,
+    client: ResourceClient,
     demo: DefaultedObservabilityDemo,
     reason: string,
     error: unknown,
@@ -449,7 +454,7 @@ export class DemoReconciler {
 
   /** Writes status only when it changed, so a resync of an unchanged demo writes nothing. */
   private async writeStatus(
-    client: KubeClient,
+    client: ResourceClient,
     demo: DefaultedObservabilityDemo,
     status: ObservabilityDemoStatus,
   ): Promise<void> {
@@ -460,7 +465,7 @@ export class DemoReconciler {
         kind: KIND,
         metadata: { name: id(demo).name, namespace: id(demo).namespace },
         status,
-      } as KubeObject,
+      } as Unstructured,
       FIELD_MANAGER,
       { subresource: 'status' },
     );
@@ -487,14 +492,14 @@ function ownerRef(demo: DefaultedObservabilityDemo) {
   };
 }
 
-function toRef(o: KubeObject): ObjectRef {
+function toRef(o: Unstructured): ObjectRef {
   return { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace };
 }
 
 /** Fields that the API server rewrites or that are ours only in intent, left out of the drift comparison. */
-function stripForCompare(o: KubeObject): KubeObject {
+function stripForCompare(o: Unstructured): Unstructured {
   const { ownerReferences: _owners, ...metadata } = o.metadata;
-  return { ...o, metadata } as KubeObject;
+  return { ...o, metadata } as Unstructured;
 }
 
 /** `fn` over `items` with at most `limit` calls in flight; results in the order of `items`. */

@@ -3,20 +3,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-
-/** One Kubernetes object as `helm template` renders it: plain JSON, never a typed client model. */
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [key: string]: unknown;
-  };
-  [key: string]: unknown;
-}
+import type { Unstructured } from '../kube/resource-client.js';
 
 export interface RenderRequest {
   /** Folder name under the charts directory, e.g. "nats". */
@@ -102,7 +89,7 @@ export class HelmRenderer {
     return digest;
   }
 
-  async render(req: RenderRequest): Promise<KubeObject[]> {
+  async render(req: RenderRequest): Promise<Unstructured[]> {
     const values = canonicalJson(req.values ?? {});
     const slot = `${req.chart}\0${req.release}\0${req.namespace}`;
     const key = createHash('sha256')
@@ -114,7 +101,7 @@ export class HelmRenderer {
     if (cached?.key === key) {
       this.hits++;
       this.cache.set(slot, cached);
-      return JSON.parse(cached.json) as KubeObject[];
+      return JSON.parse(cached.json) as Unstructured[];
     }
     this.misses++;
     req.signal?.throwIfAborted();
@@ -124,10 +111,10 @@ export class HelmRenderer {
     this.cache.set(slot, { key, json });
     const max = this.options.cacheEntries ?? 1024;
     while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
-    return JSON.parse(json) as KubeObject[];
+    return JSON.parse(json) as Unstructured[];
   }
 
-  private run(req: RenderRequest, values: string): Promise<KubeObject[]> {
+  private run(req: RenderRequest, values: string): Promise<Unstructured[]> {
     const args = [
       'template',
       req.release,
@@ -173,14 +160,14 @@ export class HelmRenderer {
  * Splits a multi-document manifest into objects, dropping empty documents and filling in the namespace. Parsed as
  * YAML 1.1, as the API server and kubectl do (sigs.k8s.io/yaml): `defaultMode: 0555` is octal, 365.
  */
-export function parseManifests(text: string, namespace: string): KubeObject[] {
-  const objects: KubeObject[] = [];
+export function parseManifests(text: string, namespace: string): Unstructured[] {
+  const objects: Unstructured[] = [];
   for (const parsed of parseAllDocuments(text, { version: '1.1' })) {
     if (parsed.errors.length > 0)
       throw new Error(`invalid YAML from helm: ${parsed.errors[0]?.message ?? ''}`);
     const doc: unknown = parsed.toJS();
     if (doc === null || doc === undefined) continue;
-    const obj = doc as KubeObject;
+    const obj = doc as Unstructured;
     if (
       typeof obj.apiVersion !== 'string' ||
       typeof obj.kind !== 'string' ||

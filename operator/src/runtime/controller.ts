@@ -4,7 +4,7 @@ import type { Tracer } from '@opentelemetry/api';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { EventHandlers, Informer } from './informer.js';
-import type { KubeObject } from './kube-client.js';
+import type { KubeObject } from './kube-http-client.js';
 import { errorFields, silentLogger } from './logger.js';
 import type { RuntimeLogger } from './logger.js';
 import type { RateLimiter } from './rate-limiter.js';

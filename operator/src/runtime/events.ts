@@ -1,5 +1,5 @@
-import { isKubeApiError, microTime } from './kube-client.js';
-import type { KubeClient, KubeObject } from './kube-client.js';
+import { isKubeApiError, microTime } from './kube-http-client.js';
+import type { KubeHttpClient, KubeObject } from './kube-http-client.js';
 import { errorFields, silentLogger } from './logger.js';
 import type { RuntimeLogger } from './logger.js';
 
@@ -196,7 +196,7 @@ export class EventRecorder {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeHttpClient,
     private readonly options: EventRecorderOptions,
   ) {
     this.aggregator = new EventAggregator(options);

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry, RegistryContentType } from 'prom-client';
 import type { Informer } from './informer.js';
-import type { KubeObject } from './kube-client.js';
+import type { KubeObject } from './kube-http-client.js';
 import type { LeaderElector } from './leader-election.js';
 import { errorFields, silentLogger } from './logger.js';
 import type { RuntimeLogger } from './logger.js';

@@ -11,12 +11,12 @@ export {
 export { WorkQueue, type WorkQueueOptions } from './workqueue.js';
 export {
   KubeApiError,
-  KubeClient,
+  KubeHttpClient,
   collectionPath,
   isKubeApiError,
   microTime,
   objectPath,
-  type KubeClientOptions,
+  type KubeHttpClientOptions,
   type KubeList,
   type KubeObject,
   type KubeStatus,
@@ -25,7 +25,7 @@ export {
   type RequestOptions,
   type WatchEvent,
   type WatchEventType,
-} from './kube-client.js';
+} from './kube-http-client.js';
 export { MapStore, objectKey, splitKey, type Store } from './store.js';
 export {
   Informer,

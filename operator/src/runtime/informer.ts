@@ -1,7 +1,7 @@
 import { Backoff, sleep } from './backoff.js';
 import type { BackoffOptions } from './backoff.js';
-import { KubeApiError, isKubeApiError } from './kube-client.js';
-import type { KubeClient, KubeObject, KubeStatus, ObjectMeta, Query } from './kube-client.js';
+import { KubeApiError, isKubeApiError } from './kube-http-client.js';
+import type { KubeHttpClient, KubeObject, KubeStatus, ObjectMeta, Query } from './kube-http-client.js';
 import { silentLogger, errorFields } from './logger.js';
 import type { RuntimeLogger } from './logger.js';
 import { MapStore, objectKey } from './store.js';
@@ -59,8 +59,8 @@ export function stripManagedFields(obj: KubeObject): KubeObject {
   return { ...obj, metadata };
 }
 
-/** What an informer needs from the API: KubeClient, or a fake in unit tests. */
-export type ListWatchClient = Pick<KubeClient, 'list' | 'watch'>;
+/** What an informer needs from the API: KubeHttpClient, or a fake in unit tests. */
+export type ListWatchClient = Pick<KubeHttpClient, 'list' | 'watch'>;
 
 const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 800, maxMs: 30_000, jitter: 1, resetAfterMs: 120_000 };
 

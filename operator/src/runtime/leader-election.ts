@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { sleep, withJitter } from './backoff.js';
-import { isKubeApiError, microTime } from './kube-client.js';
-import type { KubeClient, KubeObject, ObjectMeta } from './kube-client.js';
+import { isKubeApiError, microTime } from './kube-http-client.js';
+import type { KubeHttpClient, KubeObject, ObjectMeta } from './kube-http-client.js';
 import { errorFields, silentLogger } from './logger.js';
 import type { RuntimeLogger } from './logger.js';
 
@@ -38,7 +38,7 @@ export class KubeLeaseClient implements LeaseClient {
   private readonly path: string;
 
   constructor(
-    private readonly client: KubeClient,
+    private readonly client: KubeHttpClient,
     private readonly namespace: string,
     private readonly name: string,
   ) {

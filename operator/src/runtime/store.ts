@@ -1,4 +1,4 @@
-import type { KubeObject } from './kube-client.js';
+import type { KubeObject } from './kube-http-client.js';
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
 export function objectKey(obj: KubeObject): string {

@@ -21,9 +21,10 @@ import {
 } from '../../src/api/index.js';
 import { planComponents } from '../../src/reconcile/plan.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
-import { canonicalJson, type HelmRenderer, type KubeObject } from '../../src/render/helm-template.js';
+import { canonicalJson, type HelmRenderer } from '../../src/render/helm-template.js';
 import { at, rootSchema, schemaLeaves, walk } from '../unit/api-schema.js';
 import { setUpOperatorEnv } from './operator-env.js';
+import type { Unstructured } from '../../src/kube/resource-client.js';
 
 type Spec = Record<string, unknown>;
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -373,7 +374,7 @@ async function admit(spec: Spec): Promise<DefaultedObservabilityDemo> {
   }
 }
 
-const renders = new Map<string, Promise<KubeObject[]>>();
+const renders = new Map<string, Promise<Unstructured[]>>();
 /** Every object the operator renders for a demo, keyed kind/name, as canonical JSON; helm runs once per values. */
 async function rendered(demo: DefaultedObservabilityDemo): Promise<Map<string, string>> {
   const out = new Map<string, string>();

@@ -18,7 +18,7 @@ import {
 } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
 import { OperatorConfigSchema } from '../../src/config.js';
-import type { KubeClient } from '../../src/kube/client.js';
+import type { ResourceClient } from '../../src/kube/resource-client.js';
 import { startManager, type Manager } from '../../src/manager.js';
 import { silentLogger } from '../../src/runtime/index.js';
 import { setUpOperatorEnv } from './operator-env.js';
@@ -31,7 +31,7 @@ writeFileSync(slowHelm, `#!/bin/sh\necho $$ >> '${pidFile}'\nexec sleep 600\n`);
 chmodSync(slowHelm, 0o755);
 
 let kc: KubeConfig;
-let admin: KubeClient;
+let admin: ResourceClient;
 let ns: string;
 let manager: Manager | undefined;
 const registry = new Registry();

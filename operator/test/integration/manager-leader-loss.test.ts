@@ -21,7 +21,7 @@ import {
 } from '@obsdemo/testenv';
 import { API_VERSION, KIND } from '../../src/api/index.js';
 import { OperatorConfigSchema } from '../../src/config.js';
-import type { KubeClient } from '../../src/kube/client.js';
+import type { ResourceClient } from '../../src/kube/resource-client.js';
 import { startManager, type Manager } from '../../src/manager.js';
 import type { Lease } from '../../src/runtime/leader-election.js';
 import { silentLogger } from '../../src/runtime/index.js';
@@ -54,7 +54,7 @@ writeFileSync(
 chmodSync(helm, 0o755);
 
 let kc: KubeConfig;
-let admin: KubeClient;
+let admin: ResourceClient;
 let ns: string;
 let proxy: RecordingProxy;
 const managers: Manager[] = [];

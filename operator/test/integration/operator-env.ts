@@ -6,25 +6,25 @@ import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { load } from 'js-yaml';
 import { defaultBinDir, eventually, impersonate } from '@obsdemo/testenv';
-import { KubeClient } from '../../src/kube/client.js';
-import { HelmRenderer, type KubeObject } from '../../src/render/helm-template.js';
+import { ResourceClient, type Unstructured } from '../../src/kube/resource-client.js';
+import { HelmRenderer } from '../../src/render/helm-template.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const OPERATOR_NS = 'obsdemo-system';
 
 export interface OperatorEnv {
-  admin: KubeClient;
+  admin: ResourceClient;
   /** Impersonates the operator chart's ServiceAccount. */
-  asOperator: KubeClient;
+  asOperator: ResourceClient;
   /** The real helm over the repository's charts. */
   renderer: HelmRenderer;
 }
 
 export async function setUpOperatorEnv(kc: KubeConfig): Promise<OperatorEnv> {
-  const admin = await KubeClient.fromKubeConfig(kc);
+  const admin = await ResourceClient.fromKubeConfig(kc);
   const crd = load(
     readFileSync(join(root, 'crds', 'obsdemo.dev_observabilitydemos.yaml'), 'utf8'),
-  ) as KubeObject;
+  ) as Unstructured;
   await admin.apply(crd, 'obsdemo-test');
   await eventually('the CRD to be Established', async () => {
     const live = await admin.get<{ status?: { conditions?: { type: string; status: string }[] } }>({
@@ -58,7 +58,7 @@ export async function setUpOperatorEnv(kc: KubeConfig): Promise<OperatorEnv> {
     await admin.apply(obj, 'obsdemo-test');
   const sa = operatorChart.find((o) => o.kind === 'ServiceAccount');
   if (!sa) throw new Error('the operator chart renders no ServiceAccount');
-  const asOperator = await KubeClient.fromKubeConfig(
+  const asOperator = await ResourceClient.fromKubeConfig(
     impersonate(kc, `system:serviceaccount:${OPERATOR_NS}:${sa.metadata.name}`),
   );
   return { admin, asOperator, renderer };

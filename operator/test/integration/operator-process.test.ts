@@ -19,8 +19,8 @@ import {
   waitUntilReady,
 } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
-import { KubeClient } from '../../src/kube/client.js';
-import { HelmRenderer, type KubeObject } from '../../src/render/helm-template.js';
+import { ResourceClient, type Unstructured } from '../../src/kube/resource-client.js';
+import { HelmRenderer } from '../../src/render/helm-template.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -28,7 +28,7 @@ const OPERATOR_NS = 'obsdemo-system';
 const NS = 'shop';
 
 let cp: ControlPlane;
-let admin: KubeClient;
+let admin: ResourceClient;
 let operatorKubeconfig: string;
 const workDir = mkdtempSync(join(tmpdir(), 'obsdemo-operator-'));
 const operators: ManagedProcess[] = [];
@@ -115,7 +115,7 @@ beforeAll(async () => {
   cp = await ControlPlane.start();
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfig);
-  admin = await KubeClient.fromKubeConfig(kc);
+  admin = await ResourceClient.fromKubeConfig(kc);
   await kubectl('apply', '--server-side', '-f', join(root, 'crds'));
   await kubectl('wait', '--for=condition=Established', 'crd/observabilitydemos.obsdemo.dev', '--timeout=60s');
   await kubectl('create', 'namespace', OPERATOR_NS);
@@ -132,7 +132,7 @@ beforeAll(async () => {
     namespace: OPERATOR_NS,
     values: {},
   });
-  for (const o of objects.filter((x: KubeObject) => x.kind !== 'Deployment'))
+  for (const o of objects.filter((x: Unstructured) => x.kind !== 'Deployment'))
     await admin.apply(o, 'obsdemo-test');
   const sa = objects.find((o) => o.kind === 'ServiceAccount');
   const config = load(readFileSync(cp.kubeconfig, 'utf8')) as { users: { user: Record<string, unknown> }[] };

@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, kubeConfigFromEnv } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
-import type { KubeClient } from '../../src/kube/client.js';
+import type { ResourceClient } from '../../src/kube/resource-client.js';
 import { DemoReconciler, FIELD_MANAGER, INSTANCE_LABEL } from '../../src/reconcile/reconciler.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
 import { setUpOperatorEnv } from './operator-env.js';
 
 let kc: KubeConfig;
-let admin: KubeClient;
-let asOperator: KubeClient;
+let admin: ResourceClient;
+let asOperator: ResourceClient;
 let ns: string;
 let reconciler: DemoReconciler;
 

@@ -5,15 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
-import type { KubeClient } from '../../src/kube/client.js';
-import type { HelmRenderer, KubeObject, RenderRequest } from '../../src/render/helm-template.js';
+import type { ResourceClient, Unstructured } from '../../src/kube/resource-client.js';
+import type { HelmRenderer, RenderRequest } from '../../src/render/helm-template.js';
 import { DemoReconciler } from '../../src/reconcile/reconciler.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
 import { setUpOperatorEnv } from './operator-env.js';
 
 let kc: KubeConfig;
-let admin: KubeClient;
-let asOperator: KubeClient;
+let admin: ResourceClient;
+let asOperator: ResourceClient;
 let ns: string;
 let reconciler: DemoReconciler;
 
@@ -24,12 +24,12 @@ const EXTRA = 'obsdemo.dev/chart-extra';
 /** What the "old chart" renders on top of the real one; the "new chart" renders none of it. */
 let oldChart = true;
 
-interface Live extends KubeObject {
+interface Live extends Unstructured {
   data?: Record<string, string>;
   spec?: { replicas?: number };
 }
 
-function withOldChartFields(objects: KubeObject[]): KubeObject[] {
+function withOldChartFields(objects: Unstructured[]): Unstructured[] {
   return objects.map((o) => {
     const copy = structuredClone(o) as Live;
     if (copy.kind === 'ConfigMap' && copy.metadata.name === CONFIG_MAP) {
@@ -45,7 +45,7 @@ function withOldChartFields(objects: KubeObject[]): KubeObject[] {
 }
 
 /** The new chart also leaves replicas to an autoscaler, as a chart with autoscaling on does. */
-function withoutReplicas(objects: KubeObject[]): KubeObject[] {
+function withoutReplicas(objects: Unstructured[]): Unstructured[] {
   return objects.map((o) => {
     if (o.kind !== 'Deployment' || o.metadata.name !== DEPLOYMENT) return o;
     const copy = structuredClone(o) as Live;

@@ -7,14 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
-import type { KubeClient } from '../../src/kube/client.js';
-import type { KubeObject } from '../../src/render/helm-template.js';
+import type { ResourceClient, Unstructured } from '../../src/kube/resource-client.js';
 import { DemoReconciler } from '../../src/reconcile/reconciler.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
 import { setUpOperatorEnv } from './operator-env.js';
 
 let kc: KubeConfig;
-let admin: KubeClient;
+let admin: ResourceClient;
 let ns: string;
 let reconciler: DemoReconciler;
 
@@ -36,7 +35,7 @@ afterAll(async () => {
   if (ns) await deleteTestNamespace(kc, ns);
 });
 
-const get = async <T extends KubeObject>(apiVersion: string, kind: string, name: string): Promise<T> => {
+const get = async <T extends Unstructured>(apiVersion: string, kind: string, name: string): Promise<T> => {
   const object = await admin.get<T>({ apiVersion, kind, namespace: ns, name });
   if (!object) throw new Error(`${kind} ${name} was not applied`);
   return object;
@@ -50,10 +49,10 @@ interface Container {
 interface PodTemplate {
   spec: { containers: Container[]; affinity?: Record<string, unknown> };
 }
-interface Workload extends KubeObject {
+interface Workload extends Unstructured {
   spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate };
 }
-interface NetworkPolicy extends KubeObject {
+interface NetworkPolicy extends Unstructured {
   spec: {
     ingress?: { ports?: { port: string | number }[]; from?: Record<string, unknown>[] }[];
     egress?: { ports?: { port: string | number }[]; to?: Record<string, unknown>[] }[];
@@ -93,7 +92,7 @@ describe('a demo with messaging.nats.replicas: 3', () => {
     );
     expect(nats.spec.template.spec.affinity).toHaveProperty('podAntiAffinity');
 
-    const config = await get<KubeObject & { data: Record<string, string> }>(
+    const config = await get<Unstructured & { data: Record<string, string> }>(
       'v1',
       'ConfigMap',
       'trio-nats-config',
@@ -101,7 +100,7 @@ describe('a demo with messaging.nats.replicas: 3', () => {
     for (const i of [0, 1, 2])
       expect(config.data['nats.conf']).toContain(`nats://trio-nats-${i}.trio-nats-headless:6222`);
 
-    const pdb = await get<KubeObject & { spec: { maxUnavailable: number } }>(
+    const pdb = await get<Unstructured & { spec: { maxUnavailable: number } }>(
       'policy/v1',
       'PodDisruptionBudget',
       'trio-nats',

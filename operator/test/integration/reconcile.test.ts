@@ -11,15 +11,15 @@ import { dump } from 'js-yaml';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
-import type { KubeClient } from '../../src/kube/client.js';
-import type { HelmRenderer, KubeObject } from '../../src/render/helm-template.js';
+import type { ResourceClient, Unstructured } from '../../src/kube/resource-client.js';
+import type { HelmRenderer } from '../../src/render/helm-template.js';
 import { DemoReconciler, INSTANCE_LABEL } from '../../src/reconcile/reconciler.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
 import { setUpOperatorEnv } from './operator-env.js';
 
 let kc: KubeConfig;
-let admin: KubeClient;
-let asOperator: KubeClient;
+let admin: ResourceClient;
+let asOperator: ResourceClient;
 let ns: string;
 let reconciler: DemoReconciler;
 let renderer: HelmRenderer;
@@ -27,7 +27,7 @@ const events: string[] = [];
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const OPERATOR_LABELS = { 'app.kubernetes.io/name': 'obsdemo-operator', 'app.kubernetes.io/instance': 'ops' };
 
-interface NetworkPolicy extends KubeObject {
+interface NetworkPolicy extends Unstructured {
   spec: { policyTypes: string[]; ingress?: { from?: Record<string, unknown>[] }[] };
 }
 const networkPolicies = () =>
@@ -98,7 +98,7 @@ describe('DemoReconciler', () => {
     const names = demo.status?.components?.map((c) => c.name).sort();
     expect(names).toEqual(expect.arrayContaining(['catalog', 'gateway', 'invoices', 'loadgen', 'processor']));
     expect(demo.status?.endpoints?.gateway).toBe(`http://shop-gateway.${ns}:8080`);
-    const deployments = await admin.list<KubeObject>(
+    const deployments = await admin.list<Unstructured>(
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns },
       `${INSTANCE_LABEL}=shop`,
     );
@@ -107,7 +107,7 @@ describe('DemoReconciler', () => {
         expect.objectContaining({ kind: KIND, name: 'shop', controller: true }),
       ]);
     }
-    const statefulSets = await admin.list<KubeObject>(
+    const statefulSets = await admin.list<Unstructured>(
       { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: ns },
       `${INSTANCE_LABEL}=shop`,
     );
@@ -150,7 +150,7 @@ describe('DemoReconciler', () => {
     // (docs/security.md), with the operator's pod as one more endpoint.
     // Items of a list carry no apiVersion and kind; the checker needs them.
     const list = async (apiVersion: string, kind: string) =>
-      (await admin.list<KubeObject>({ apiVersion, kind, namespace: ns }, `${INSTANCE_LABEL}=shop`)).map(
+      (await admin.list<Unstructured>({ apiVersion, kind, namespace: ns }, `${INSTANCE_LABEL}=shop`)).map(
         (o) => ({ ...o, apiVersion, kind }),
       );
     const objects = [

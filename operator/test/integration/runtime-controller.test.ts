@@ -8,8 +8,8 @@ import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv
 import { Controller } from '../../src/runtime/controller.js';
 import { EventRecorder } from '../../src/runtime/events.js';
 import { Informer } from '../../src/runtime/informer.js';
-import { KubeClient, collectionPath, objectPath } from '../../src/runtime/kube-client.js';
-import type { KubeObject } from '../../src/runtime/kube-client.js';
+import { KubeHttpClient, collectionPath, objectPath } from '../../src/runtime/kube-http-client.js';
+import type { KubeObject } from '../../src/runtime/kube-http-client.js';
 import { ItemExponentialFailureRateLimiter } from '../../src/runtime/rate-limiter.js';
 
 interface ConfigMap extends KubeObject {
@@ -17,12 +17,12 @@ interface ConfigMap extends KubeObject {
 }
 
 let kc: KubeConfig;
-let client: KubeClient;
+let client: KubeHttpClient;
 let ns: string;
 
 beforeAll(async () => {
   kc = kubeConfigFromEnv();
-  client = new KubeClient(kc);
+  client = new KubeHttpClient(kc);
   ns = await createTestNamespace(kc, 'rt-controller');
 });
 

@@ -11,8 +11,8 @@ import {
   kubeConfigFromEnv,
 } from '@obsdemo/testenv';
 import { Informer } from '../../src/runtime/informer.js';
-import { KubeClient, collectionPath, objectPath } from '../../src/runtime/kube-client.js';
-import type { KubeObject } from '../../src/runtime/kube-client.js';
+import { KubeHttpClient, collectionPath, objectPath } from '../../src/runtime/kube-http-client.js';
+import type { KubeObject } from '../../src/runtime/kube-http-client.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { CuttableProxy, throughProxy } from './runtime-proxy.js';
 
@@ -43,13 +43,13 @@ function cm(name: string, v: string): ConfigMap {
 }
 
 describe('Informer on the shared control plane', () => {
-  let client: KubeClient;
+  let client: KubeHttpClient;
   let kc: KubeConfig;
   let ns: string;
 
   beforeAll(async () => {
     kc = kubeConfigFromEnv();
-    client = new KubeClient(kc);
+    client = new KubeHttpClient(kc);
     ns = await createTestNamespace(kc, 'rt-informer');
   });
 
@@ -103,7 +103,7 @@ describe('Informer on the shared control plane', () => {
 
   it('aborts a watch that went silent (half-open connection) after the inactivity timeout and watches again', async () => {
     const proxy = await new CuttableProxy(new URL(kc.getCurrentCluster()?.server ?? '')).listen();
-    const viaProxy = new KubeClient(throughProxy(kc, proxy.port));
+    const viaProxy = new KubeHttpClient(throughProxy(kc, proxy.port));
     const path = collectionPath('v1', 'configmaps', ns);
     const warnings: string[] = [];
     const informer = new Informer<ConfigMap>(viaProxy, {
@@ -165,14 +165,14 @@ describe('Informer on the shared control plane', () => {
 
 describe('Informer across an apiserver restart (own control plane)', () => {
   let cp: ControlPlane;
-  let admin: KubeClient;
+  let admin: KubeHttpClient;
   let proxy: CuttableProxy;
 
   beforeAll(async () => {
     cp = await ControlPlane.start();
     const kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfig);
-    admin = new KubeClient(kc);
+    admin = new KubeHttpClient(kc);
     proxy = await new CuttableProxy(new URL(cp.server)).listen();
   });
 
@@ -185,7 +185,7 @@ describe('Informer across an apiserver restart (own control plane)', () => {
   it('relists after 410 Gone, reports what vanished meanwhile, and keeps watching', async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(cp.kubeconfig);
-    const client = new KubeClient(throughProxy(kc, proxy.port));
+    const client = new KubeHttpClient(throughProxy(kc, proxy.port));
     const path = collectionPath('v1', 'configmaps', 'default');
     await admin.create(path, cm('stays', '1'));
     await admin.create(path, cm('vanishes', '1'));

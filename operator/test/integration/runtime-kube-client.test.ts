@@ -3,17 +3,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, kubeConfigFromEnv } from '@obsdemo/testenv';
-import { KubeApiError, KubeClient, collectionPath, objectPath } from '../../src/runtime/kube-client.js';
-import type { KubeObject } from '../../src/runtime/kube-client.js';
+import {
+  KubeApiError,
+  KubeHttpClient,
+  collectionPath,
+  objectPath,
+} from '../../src/runtime/kube-http-client.js';
+import type { KubeObject } from '../../src/runtime/kube-http-client.js';
 import { CuttableProxy, throughProxy } from './runtime-proxy.js';
 
 let kc: KubeConfig;
-let client: KubeClient;
+let client: KubeHttpClient;
 let ns: string;
 
 beforeAll(async () => {
   kc = kubeConfigFromEnv();
-  client = new KubeClient(kc);
+  client = new KubeHttpClient(kc);
   ns = await createTestNamespace(kc, 'rt-client');
 });
 
@@ -29,7 +34,7 @@ const cm = (name: string): KubeObject & { data: Record<string, string> } => ({
   data: { v: '1' },
 });
 
-describe('KubeClient', () => {
+describe('KubeHttpClient', () => {
   it('creates, reads, patches and deletes plain JSON objects', async () => {
     const path = collectionPath('v1', 'configmaps', ns);
     const created = await client.create(path, cm('crud'));
@@ -56,7 +61,7 @@ describe('KubeClient', () => {
 
   it('recovers from a dead keep-alive connection after a timeout or an abort', async () => {
     const proxy = await new CuttableProxy(new URL(kc.getCurrentCluster()?.server ?? '')).listen();
-    const viaProxy = new KubeClient(throughProxy(kc, proxy.port), { requestTimeoutMs: 1_000 });
+    const viaProxy = new KubeHttpClient(throughProxy(kc, proxy.port), { requestTimeoutMs: 1_000 });
     const path = collectionPath('v1', 'configmaps', ns);
     try {
       await viaProxy.list(path);

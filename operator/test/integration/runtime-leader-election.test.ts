@@ -4,17 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv } from '@obsdemo/testenv';
-import { KubeClient } from '../../src/runtime/kube-client.js';
+import { KubeHttpClient } from '../../src/runtime/kube-http-client.js';
 import { KubeLeaseClient, LeaderElector } from '../../src/runtime/leader-election.js';
 import type { Lease } from '../../src/runtime/leader-election.js';
 
 let kc: KubeConfig;
-let client: KubeClient;
+let client: KubeHttpClient;
 let ns: string;
 
 beforeAll(async () => {
   kc = kubeConfigFromEnv();
-  client = new KubeClient(kc);
+  client = new KubeHttpClient(kc);
   ns = await createTestNamespace(kc, 'rt-leader');
 });
 

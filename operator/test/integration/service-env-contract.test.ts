@@ -22,8 +22,8 @@ import {
   type ObservabilityDemo,
   type ServiceName,
 } from '../../src/api/index.js';
-import type { KubeClient } from '../../src/kube/client.js';
-import type { HelmRenderer, KubeObject } from '../../src/render/helm-template.js';
+import type { ResourceClient, Unstructured } from '../../src/kube/resource-client.js';
+import type { HelmRenderer } from '../../src/render/helm-template.js';
 import { planComponents } from '../../src/reconcile/plan.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
 import { setUpOperatorEnv } from './operator-env.js';
@@ -51,12 +51,12 @@ interface Container {
   env?: { name: string }[];
 }
 
-interface Deployment extends KubeObject {
+interface Deployment extends Unstructured {
   spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } };
 }
 
 let kc: KubeConfig;
-let admin: KubeClient;
+let admin: ResourceClient;
 let renderer: HelmRenderer;
 let ns: string;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { EventAggregator, EventRecorder, eventKey, referenceTo } from '../../../src/runtime/events.js';
-import type { KubeClient } from '../../../src/runtime/kube-client.js';
+import type { KubeHttpClient } from '../../../src/runtime/kube-http-client.js';
 import type { EventRecord } from '../../../src/runtime/events.js';
 
 const demo = {
@@ -91,7 +91,7 @@ describe('EventRecorder', () => {
         created.push(body.reason);
         return body;
       },
-    } as unknown as KubeClient;
+    } as unknown as KubeHttpClient;
     let leader = true;
     const recorder = new EventRecorder(client, { reportingInstance: 'r', mayWrite: () => leader });
     recorder.event(demo, 'Normal', 'Applied', 'Apply', 'one');

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Informer, stripManagedFields } from '../../../src/runtime/informer.js';
 import type { ListWatchClient } from '../../../src/runtime/informer.js';
-import { KubeApiError } from '../../../src/runtime/kube-client.js';
-import type { KubeList, KubeObject, Query, WatchEvent } from '../../../src/runtime/kube-client.js';
+import { KubeApiError } from '../../../src/runtime/kube-http-client.js';
+import type { KubeList, KubeObject, Query, WatchEvent } from '../../../src/runtime/kube-http-client.js';
 
 function obj(name: string, rv: string): KubeObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion: rv } };

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { KubeApiError } from '../../../src/runtime/kube-client.js';
+import { KubeApiError } from '../../../src/runtime/kube-http-client.js';
 import { LeaderElector, defaultIdentity } from '../../../src/runtime/leader-election.js';
 import type { Lease, LeaseClient, LeaseSpec, StoppedReason } from '../../../src/runtime/leader-election.js';
 

@@ -1,7 +1,25 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient as HttpClient, isKubeApiError, type Query } from '../runtime/kube-client.js';
+import { KubeHttpClient, isKubeApiError, type Query } from '../runtime/kube-http-client.js';
 
-export { KubeApiError, isKubeApiError } from '../runtime/kube-client.js';
+export { KubeApiError, isKubeApiError } from '../runtime/kube-http-client.js';
+
+/**
+ * One complete object as plain JSON, never a typed client model: what `helm template` renders and what the reconciler
+ * reads back (client-go's `unstructured.Unstructured`). The runtime's `KubeObject`, where every field is optional,
+ * is the shape informers and generated types share.
+ */
+export interface Unstructured {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
 
 /** A reference to one object; `namespace` is ignored for cluster-scoped kinds. */
 export interface ObjectRef {
@@ -31,18 +49,18 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 /**
  * The reconciler's view of the API: objects addressed by apiVersion/kind/name (resolved through discovery),
  * server-side apply, reads that treat 404 as absent. HTTP, credentials and watches are the runtime's
- * KubeClient; this layer adds what reconciling plain rendered JSON needs, and counts requests so tests can
+ * KubeHttpClient; this layer adds what reconciling plain rendered JSON needs, and counts requests so tests can
  * prove that an unchanged demo causes no writes.
  */
-export class KubeClient {
+export class ResourceClient {
   private readonly resources: Map<string, Promise<Map<string, ResourceInfo>>> = new Map();
   /** Requests sent, by HTTP method. */
   readonly requests: Map<string, number> = new Map();
 
   constructor(
-    readonly http: HttpClient,
+    readonly http: KubeHttpClient,
     private readonly scope: { signal?: AbortSignal; writeGuard?: WriteGuard } = {},
-    shared?: KubeClient,
+    shared?: ResourceClient,
   ) {
     if (shared) {
       this.resources = shared.resources;
@@ -54,21 +72,21 @@ export class KubeClient {
    * The same client (discovery cache and request counts shared) whose every request carries `signal`, so aborting
    * it cancels what is in flight and refuses what comes next, and whose writes first pass `writeGuard`.
    */
-  scoped(scope: { signal?: AbortSignal; writeGuard?: WriteGuard }): KubeClient {
+  scoped(scope: { signal?: AbortSignal; writeGuard?: WriteGuard }): ResourceClient {
     const signal =
       scope.signal && this.scope.signal
         ? AbortSignal.any([this.scope.signal, scope.signal])
         : (scope.signal ?? this.scope.signal);
     const writeGuard = scope.writeGuard ?? this.scope.writeGuard;
-    return new KubeClient(
+    return new ResourceClient(
       this.http,
       { ...(signal ? { signal } : {}), ...(writeGuard ? { writeGuard } : {}) },
       this,
     );
   }
 
-  static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
-    return new KubeClient(new HttpClient(kc));
+  static async fromKubeConfig(kc: KubeConfig): Promise<ResourceClient> {
+    return new ResourceClient(new KubeHttpClient(kc));
   }
 
   get writes(): number {

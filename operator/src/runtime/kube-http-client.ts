@@ -88,7 +88,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export interface KubeClientOptions {
+export interface KubeHttpClientOptions {
   /** Non-watch requests fail after this long; 30 s by default. */
   requestTimeoutMs?: number;
   userAgent?: string;
@@ -101,7 +101,7 @@ interface Credentials {
   headers: Record<string, string>;
 }
 
-export class KubeClient {
+export class KubeHttpClient {
   readonly server: string;
   private readonly requestTimeoutMs: number;
   private readonly userAgent: string;
@@ -110,7 +110,7 @@ export class KubeClient {
 
   constructor(
     private readonly kc: KubeConfig,
-    options: KubeClientOptions = {},
+    options: KubeHttpClientOptions = {},
   ) {
     const cluster = kc.getCurrentCluster();
     if (cluster === null) throw new Error('kubeconfig has no current cluster');
