@@ -13,7 +13,7 @@ import {
   restrictedViolations,
   serverSideApply,
   writableRootContainers,
-  type KubeObject,
+  type Unstructured,
   type PodSpec,
   type Render,
 } from './security-support.js';
@@ -22,7 +22,7 @@ import {
  * The pod a workload's controller would create, as far as admission sees it: a StatefulSet's claim templates
  * become claim volumes; the ServiceAccount is left out (it is not applied here and PodSecurity ignores it).
  */
-function dryRunPodSpec(w: KubeObject): PodSpec {
+function dryRunPodSpec(w: Unstructured): PodSpec {
   const claims = (
     (w.spec as { volumeClaimTemplates?: { metadata: { name: string } }[] }).volumeClaimTemplates ?? []
   ).map((t) => ({
@@ -49,7 +49,7 @@ afterAll(() => {
 });
 
 const workloads = (r: Render) => r.objects.filter(isWorkload);
-const id = (r: Render, o: KubeObject) => `${r.chart} (${r.values}): ${o.kind}/${o.metadata.name}`;
+const id = (r: Render, o: Unstructured) => `${r.chart} (${r.values}): ${o.kind}/${o.metadata.name}`;
 
 describe('rendered manifests: credentials', () => {
   it('renders every chart with each of its values files', () => {
@@ -144,7 +144,7 @@ describe('rendered manifests: pod security', () => {
           // PodSecurity only warns for a Deployment; its pods are what "enforce" rejects. A dry-run Pod from
           // the same template goes through exactly that admission.
           if (w.kind !== 'Pod') {
-            const pod: KubeObject = {
+            const pod: Unstructured = {
               apiVersion: 'v1',
               kind: 'Pod',
               metadata: {
@@ -171,7 +171,7 @@ describe('rendered manifests: pod security', () => {
     const kc: KubeConfig = kubeConfigFromEnv();
     const ns = await createTestNamespace(kc, 'security-psa-neg', { podSecurity: 'restricted' });
     try {
-      const pod: KubeObject = {
+      const pod: Unstructured = {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: 'root', namespace: ns },
@@ -225,7 +225,7 @@ const peerName = (p: Peer): string => {
 };
 
 /** "target <- peer :port" and "target -> peer :port" lines, one per allowed flow. */
-function flowsOf(policies: KubeObject[]): string[] {
+function flowsOf(policies: Unstructured[]): string[] {
   const lines = new Set<string>();
   for (const np of policies) {
     const spec = np.spec as PolicySpec;

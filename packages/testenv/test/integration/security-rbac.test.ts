@@ -12,7 +12,7 @@ import {
   kubeCall,
   objectPath,
   serverSideApply,
-  type KubeObject,
+  type Unstructured,
 } from './security-support.js';
 
 interface PolicyRule {
@@ -88,7 +88,7 @@ afterAll(() => {
   ws.dispose();
 });
 
-const rulesOf = (objects: KubeObject[], kind: string, nameEnds = '') =>
+const rulesOf = (objects: Unstructured[], kind: string, nameEnds = '') =>
   objects
     .filter((o) => o.kind === kind && o.metadata.name.endsWith(nameEnds))
     .flatMap((o) => (o as unknown as { rules: PolicyRule[] }).rules);

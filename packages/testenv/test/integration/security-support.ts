@@ -13,7 +13,8 @@ export const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 export const chartsDir = join(repoRoot, 'charts');
 const helmBinary = join(repoRoot, 'bin', 'helm');
 
-export interface KubeObject {
+/** One rendered object as plain JSON, as the operator's `Unstructured` (client-go's `unstructured.Unstructured`). */
+export interface Unstructured {
   apiVersion: string;
   kind: string;
   metadata: {
@@ -29,7 +30,7 @@ export interface Render {
   chart: string;
   /** `default` or the ci/*-values.yaml file name, or a description of the --set overrides. */
   values: string;
-  objects: KubeObject[];
+  objects: Unstructured[];
 }
 
 /**
@@ -90,7 +91,7 @@ export class ChartWorkspace {
     const out = this.helm(args);
     // YAML 1.1, as the apiserver and kubectl read manifests: `defaultMode: 0555` is octal.
     const objects = loadAll(out, { schema: YAML11_SCHEMA }).filter(
-      (o): o is KubeObject => typeof o === 'object' && o !== null && 'kind' in o,
+      (o): o is Unstructured => typeof o === 'object' && o !== null && 'kind' in o,
     );
     const label = opts.set?.length ? `${values} + ${opts.set.join(',')}` : values;
     return { chart, values: label, objects };
@@ -156,10 +157,10 @@ const WORKLOAD_KINDS = new Set([
   'Pod',
 ]);
 
-export const isWorkload = (o: KubeObject) => WORKLOAD_KINDS.has(o.kind);
+export const isWorkload = (o: Unstructured) => WORKLOAD_KINDS.has(o.kind);
 
 /** The pod spec a workload object creates pods from. */
-export function podSpecOf(o: KubeObject): PodSpec {
+export function podSpecOf(o: Unstructured): PodSpec {
   const spec = o.spec as Record<string, unknown>;
   if (o.kind === 'Pod') return spec as unknown as PodSpec;
   if (o.kind === 'CronJob') {
@@ -170,7 +171,7 @@ export function podSpecOf(o: KubeObject): PodSpec {
 }
 
 /** The pod template's labels (a Pod's own labels). */
-export function podLabelsOf(o: KubeObject): Record<string, string> {
+export function podLabelsOf(o: Unstructured): Record<string, string> {
   if (o.kind === 'Pod') return o.metadata.labels ?? {};
   const spec = o.spec as Record<string, unknown>;
   const template =
@@ -311,7 +312,7 @@ export function objectPath(apiVersion: string, kind: string, name?: string, name
 }
 
 /** Server-side apply (`force`, field manager `obsdemo-security`), optionally as a dry run. */
-export function serverSideApply(kc: KubeConfig, obj: KubeObject, dryRun = false): Promise<KubeCall> {
+export function serverSideApply(kc: KubeConfig, obj: Unstructured, dryRun = false): Promise<KubeCall> {
   const path = objectPath(obj.apiVersion, obj.kind, obj.metadata.name, obj.metadata.namespace);
   const query = `?fieldManager=obsdemo-security&force=true${dryRun ? '&dryRun=All' : ''}`;
   return kubeCall(kc, 'PATCH', path + query, obj, 'application/apply-patch+yaml');
