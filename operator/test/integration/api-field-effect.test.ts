@@ -319,11 +319,13 @@ function doubleDigits(text: string): string {
 /** A valid value for a leaf other than `current` (the apiserver's defaulted value), derived from its schema. */
 function otherValue(path: string, node: StructuralSchema, current: unknown): unknown {
   if (path in VALUES) return VALUES[path];
+  // The structural schema types every other keyword as unknown.
+  const minimum = typeof node.minimum === 'number' ? node.minimum : undefined;
+  const maximum = typeof node.maximum === 'number' ? node.maximum : undefined;
   const valid = (candidate: unknown) =>
     candidate !== current &&
     (typeof candidate !== 'number' ||
-      ((node.minimum === undefined || candidate >= node.minimum) &&
-        (node.maximum === undefined || candidate <= node.maximum))) &&
+      ((minimum === undefined || candidate >= minimum) && (maximum === undefined || candidate <= maximum))) &&
     (typeof candidate !== 'string' ||
       typeof node.pattern !== 'string' ||
       new RegExp(node.pattern).test(candidate));
@@ -336,7 +338,7 @@ function otherValue(path: string, node: StructuralSchema, current: unknown): unk
   } else if (typeof current === 'string') {
     candidates.push(doubleDigits(current), `${current}x`, `${current}1`);
   } else if (current === undefined && (node.type === 'integer' || node.type === 'number')) {
-    candidates.push(node.minimum ?? 1, (node.minimum ?? 0) + 1);
+    candidates.push(minimum ?? 1, (minimum ?? 0) + 1);
   }
   const found = candidates.find(valid);
   if (found === undefined)
