@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import type { ServiceProcess } from '@obsdemo/testenv';
+import { eventually, type ServiceProcess } from '@obsdemo/testenv';
 import {
   buildServices,
   request,
@@ -38,6 +38,26 @@ describe('fault injection (FAULT_*)', () => {
     expect((await request(faulty.url, 'GET', '/ready')).status).toBe(200);
     const info = await request(faulty.url, 'GET', '/info');
     expect(info.body['config']).toMatchObject({ FAULT_ERROR_PERCENT: 100 });
+  });
+
+  it('logs an injected fault as one line without a stack: message, path, fault kind and trace id', async () => {
+    expect((await request(faulty.url, 'GET', '/api/v1/processor/jobs')).status).toBe(503);
+    const line = await eventually('the injected fault in the processor’s log', async () => {
+      const logged = faulty.logs().split('\n');
+      const found = logged.find((l) => l.includes('"message":"request failed: injected fault"'));
+      return found === undefined ? undefined : (JSON.parse(found) as Record<string, unknown>);
+    });
+    expect(line).toMatchObject({
+      level: 'error',
+      service: 'processor',
+      method: 'GET',
+      path: '/api/v1/processor/jobs',
+      fault: 'error',
+      error: 'injected failure (FAULT_ERROR_PERCENT)',
+    });
+    expect(line['trace_id']).toMatch(/^[0-9a-f]{32}$/);
+    expect(line).not.toHaveProperty('err');
+    expect(faulty.logs()).not.toContain('injected failure (FAULT_ERROR_PERCENT)\\n    at ');
   });
 
   it('at 0 percent answers the API as usual', async () => {
