@@ -6,7 +6,9 @@
 #   3. every chart installed and tested on real pods with chart-testing, and an upgrade of the umbrella chart that
 #      keeps its data (hack/kind/chart-install.sh);
 #   4. the jest `kind` project: the operator installed from manifests/install.yaml with the images `make images`
-#      built, a sample ObservabilityDemo reconciled on real pods (operator/test/kind/).
+#      built, a sample ObservabilityDemo reconciled on real pods (operator/test/kind/);
+#   5. with KIND_TILT=1, the Tilt loop: `tilt ci` on the Tiltfile, then a TypeScript edit reaching the running pod
+#      through live update (hack/kind/tilt-ci.sh).
 # It always cleans up, also when a step fails: the cluster's logs go to .tmp/kind-logs (kind export logs), the
 # cluster is deleted, and the project's own Docker daemon is stopped if this run started it.
 set -euo pipefail
@@ -66,5 +68,15 @@ charts_status=0
 log "charts on kind done at $((SECONDS - start)) s"
 operator_status=0
 npm run --silent test:kind || operator_status=$?
+log "operator tests done at $((SECONDS - start)) s"
+# Then, with KIND_TILT=1, the developer's loop (about 20 minutes more here, mostly Tilt's six image builds; not yet
+# in every run: see docs/development.md, "The Tilt loop"). Tilt installs the operator from its chart, so the one
+# from install.yaml goes first.
+tilt_status=0
+if [[ ${KIND_TILT:-0} == 1 ]]; then
+  kubectl --kubeconfig "$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig" delete -f "$KIND_ROOT/manifests/install.yaml" \
+    --ignore-not-found --wait=true --timeout=300s >/dev/null 2>&1 || true
+  "$KIND_DIR/tilt-ci.sh" || tilt_status=$?
+fi
 log "kind tier done in $((SECONDS - start)) s"
-((charts_status == 0 && operator_status == 0))
+((charts_status == 0 && operator_status == 0 && tilt_status == 0))

@@ -12,18 +12,28 @@ build_one() {
   local tool=$1 dir="$here/$1"
   [[ -f "$dir/tool.env" ]] || { echo "hack/tools/build.sh: unknown tool '$tool' (no $dir/tool.env)" >&2; return 2; }
   local key
-  key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/tool.env" | sha256sum | cut -c1-16)
+  # Files under overlay/ (see modfile below) are inputs too.
+  key=$(cat "$dir/go.mod" "$dir/go.sum" "$dir/tool.env" $(find "$dir/overlay" -type f 2>/dev/null | sort) |
+    sha256sum | cut -c1-16)
   local out="$cache/$tool-$key"
   # shellcheck source=/dev/null
-  source "$dir/tool.env" # sets BINARIES ("name=package ...") and LDFLAGS; may define post_build and LINKS
+  # sets BINARIES ("name=package ...") and LDFLAGS; may define post_build, LINKS, and modfile (writes a go.mod and
+  # go.sum into the directory it is given, for go build -modfile: e.g. a module replaced by a patched copy)
+  source "$dir/tool.env"
   if [[ ! -f "$out/.complete" ]]; then
     echo "building $tool ($key) into $out" >&2
     local tmp="$out.tmp.$$"
     rm -rf "$tmp" && mkdir -p "$tmp"
-    local start=$SECONDS spec
+    local start=$SECONDS spec mod_args=()
+    if declare -F modfile >/dev/null; then
+      (cd "$dir" && modfile "$tmp/mod")
+      mod_args=(-modfile "$tmp/mod/go.mod")
+    fi
     for spec in $BINARIES; do
-      (cd "$dir" && CGO_ENABLED=${CGO_ENABLED:-0} go build -trimpath -ldflags "${LDFLAGS:-} -s -w" -o "$tmp/${spec%%=*}" "${spec#*=}")
+      (cd "$dir" && CGO_ENABLED=${CGO_ENABLED:-0} go build -trimpath "${mod_args[@]}" -ldflags "${LDFLAGS:-} -s -w" \
+        -o "$tmp/${spec%%=*}" "${spec#*=}")
     done
+    rm -rf "$tmp/mod"
     if declare -F post_build >/dev/null; then (cd "$dir" && post_build "$tmp"); fi
     echo "$tool built in $((SECONDS - start)) s" >&2
     touch "$tmp/.complete"
@@ -34,7 +44,7 @@ build_one() {
     ln -sfn "$out/$name" "$root/bin/$name"
   done
   unset BINARIES LDFLAGS LINKS CGO_ENABLED
-  unset -f post_build
+  unset -f post_build modfile
 }
 
 for t in "$@"; do build_one "$t"; done

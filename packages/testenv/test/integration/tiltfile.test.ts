@@ -1,6 +1,6 @@
 // The Tiltfile, evaluated by the real Tilt (bin/tilt, `make tools`) with `tilt alpha tiltfile-result`, which runs
-// it (helm included) without a cluster or Docker and prints what `tilt up` would build, deploy and serve. Kind and
-// Docker themselves run only in GitHub Actions (.github/workflows/e2e-kind.yaml, `tilt ci`).
+// it (helm included) without a cluster or Docker and prints what `tilt up` would build, deploy and serve. `tilt ci`
+// and a live update on a real kind cluster run in the kind tier (hack/kind/tilt-ci.sh).
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -291,6 +291,48 @@ describe('Tiltfile with --local-operator', () => {
     const images = [...manifests.values()].flatMap((m) => (m.ImageTargets ?? []).map((t) => t.selector));
     expect(images.sort()).toEqual(SERVICES.map((s) => `${REGISTRY}/${s}`).sort());
     expect(manifest(manifests, 'shop').ResourceDependencies).toEqual(['operator']);
+  });
+});
+
+describe('Tiltfile with --offline (no registry: the images `make images` built here)', () => {
+  let manifests: Map<string, Manifest>;
+  beforeAll(async () => {
+    manifests = await evaluate(['--offline']);
+  });
+
+  it('points the operator at the offline images and applies the Jaeger sample without Grafana', () => {
+    const operator = manifest(manifests, 'operator').DeployTarget.yaml ?? '';
+    // The operator chart's ci/offline.yaml: componentDefaults name the obsdemo.local images for every chart.
+    expect(operator).toContain('name: COMPONENT_DEFAULTS');
+    expect(operator).toContain('obsdemo.local/nats');
+    const demo = manifest(manifests, 'shop').DeployTarget.yaml ?? '';
+    expect(demo).toMatch(/backend: jaeger/);
+    expect(demo).toMatch(/grafana:\n\s+enabled: false/);
+  });
+
+  it('forwards Jaeger instead of Grafana and Tempo, which have no image offline', () => {
+    expect(manifest(manifests, 'jaeger').DeployTarget.ServeCmd?.Argv).toEqual([
+      'hack/kind/port-forward.sh',
+      'demo',
+      'shop-jaeger',
+      '16686:16686',
+    ]);
+    expect(manifests.has('grafana')).toBe(false);
+    expect(manifests.has('tempo')).toBe(false);
+    expect(manifests.has('gateway')).toBe(true);
+  });
+
+  it('builds the operator from the host network when the project runs its own Docker daemon (it has no bridge)', async () => {
+    const previous = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = 'unix:///run/obsdemo-docker/docker.sock';
+    try {
+      const own = await evaluate(['--offline']);
+      const target = imageTarget(manifest(own, 'operator'), `${REGISTRY}/operator`);
+      expect((target.BuildDetails as { network?: string }).network).toBe('host');
+    } finally {
+      if (previous === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = previous;
+    }
   });
 });
 
