@@ -40,7 +40,8 @@ crd_before=1
 cleanup() {
   local status=$?
   for pid in "${forwards[@]}"; do kill "$pid" 2>/dev/null || true; done
-  kubectl delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+  # Waited for, so the next step does not share the node with this one's pods.
+  kubectl delete namespace "$NS" --wait=true --timeout=300s >/dev/null 2>&1 || log "namespace $NS not deleted within 5 minutes"
   # helm installs a chart's crds/ but never deletes them: the operator chart's CRD goes, unless it was there before.
   ((crd_before)) || kubectl delete crd "$CRD" --ignore-not-found --timeout=120s >/dev/null 2>&1 || true
   rm -rf "$stage"

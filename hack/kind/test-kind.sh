@@ -3,10 +3,10 @@
 #   1. a kind cluster of its own (KIND_CLUSTER, default obsdemo-test, so a developer's `make kind-up` cluster is
 #      left alone), offline, on the user's Docker or the project's own daemon (hack/kind/kind-up.sh);
 #   2. the cluster checked from pods (hack/kind/cluster-smoke.sh: DNS, a volume, a Service, a NetworkPolicy);
-#   3. every chart installed and tested on real pods with chart-testing, and an upgrade of the umbrella chart that
-#      keeps its data (hack/kind/chart-install.sh);
-#   4. the jest `kind` project: the operator installed from manifests/install.yaml with the images `make images`
+#   3. the jest `kind` project: the operator installed from manifests/install.yaml with the images `make images`
 #      built, a sample ObservabilityDemo reconciled on real pods (operator/test/kind/);
+#   4. every chart installed and tested on real pods with chart-testing, and an upgrade of the umbrella chart that
+#      keeps its data (hack/kind/chart-install.sh);
 #   5. with KIND_TILT=1, the Tilt loop: `tilt ci` on the Tiltfile, then a TypeScript edit reaching the running pod
 #      through live update (hack/kind/tilt-ci.sh).
 # It always cleans up, also when a step fails: the cluster's logs go to .tmp/kind-logs (kind export logs), the
@@ -61,21 +61,22 @@ rm -f "$smoke_out"
 log "building the images (cached by content) and loading them into the node"
 make -C "$KIND_ROOT" --no-print-directory images images-kind-load >/dev/null
 log "images loaded at $((SECONDS - start)) s"
-# The charts first (each in a namespace of its own, uninstalled after), then the operator on the same cluster. A
-# chart failure does not stop the operator tests: both results count, and the tier fails if either does.
-charts_status=0
-"$KIND_DIR/chart-install.sh" || charts_status=$?
-log "charts on kind done at $((SECONDS - start)) s"
+# The operator first, on the fresh cluster (its last test deletes its demo), then the charts, each in a namespace of
+# its own that is deleted before the step ends: a 2-core machine carries one whole demo at a time, not two. A
+# failure in one does not stop the other: both results count, and the tier fails if either does.
 operator_status=0
 npm run --silent test:kind || operator_status=$?
 log "operator tests done at $((SECONDS - start)) s"
+# The charts install an operator of their own (and Tilt after them): the one from install.yaml goes first.
+kubectl --kubeconfig "$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig" delete -f "$KIND_ROOT/manifests/install.yaml" \
+  --ignore-not-found --wait=true --timeout=300s >/dev/null 2>&1 || true
+charts_status=0
+"$KIND_DIR/chart-install.sh" || charts_status=$?
+log "charts on kind done at $((SECONDS - start)) s"
 # Then, with KIND_TILT=1, the developer's loop (about 20 minutes more here, mostly Tilt's six image builds; not yet
-# in every run: see docs/development.md, "The Tilt loop"). Tilt installs the operator from its chart, so the one
-# from install.yaml goes first.
+# in every run: see docs/development.md, "The Tilt loop").
 tilt_status=0
 if [[ ${KIND_TILT:-0} == 1 ]]; then
-  kubectl --kubeconfig "$KIND_ROOT/.tmp/kind/$KIND_CLUSTER.kubeconfig" delete -f "$KIND_ROOT/manifests/install.yaml" \
-    --ignore-not-found --wait=true --timeout=300s >/dev/null 2>&1 || true
   "$KIND_DIR/tilt-ci.sh" || tilt_status=$?
 fi
 log "kind tier done in $((SECONDS - start)) s"
