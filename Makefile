@@ -88,10 +88,8 @@ run: tools build ## Run the operator against the current kubeconfig (leader elec
 ##@ Testing
 
 .PHONY: test
-test: deps tools lint typecheck build scan-secrets ## Run every test tier that can run on this machine.
-	@rm -rf .tmp/test-results && mkdir -p .tmp/test-results
-	@status=0; for tier in $(TEST_TIERS); do $(MAKE) --no-print-directory $$tier || status=1; done; \
-	  node hack/test-summary.mjs .tmp/test-results/*.json || status=1; exit $$status
+test: ## Run every test tier that can run on this machine (prints each step's time at the end).
+	@hack/test-all.sh deps tools lint typecheck build scan-secrets -- $(TEST_TIERS)
 
 .PHONY: scan-secrets
 scan-secrets: ## Scan the tree for hard-coded credentials (gitleaks, built from its Go module into the cache).

@@ -66,7 +66,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
         running,
         `ready (${options.readyPath ?? '/ready'})`,
         async () => (await fetch(`${url}${options.readyPath ?? '/ready'}`)).status === 200,
-        options.readyTimeoutMs ?? 30_000,
+        options.readyTimeoutMs ?? 60_000,
       );
     } catch (error) {
       // Nobody holds a handle to a process that never got ready: stop it here rather than leave it on its port.
