@@ -16,7 +16,6 @@ import {
   KubeLeaseClient,
   LeaderElector,
   collectionPath,
-  objectKey,
   informersSynced,
   startHealthServer,
   stripManagedFields,
@@ -39,9 +38,10 @@ export interface Manager {
 }
 
 /**
- * Wires controller-runtime's pieces: informers on ObservabilityDemos and the workloads they own, a controller
- * whose reconciler renders and applies the charts, Events, health and metrics, and leader election around it.
- * Every replica keeps warm caches; only the leader runs the controller.
+ * Wires controller-runtime's pieces: the manager's informers on ObservabilityDemos and the workloads they own, one
+ * controller watching them (For the demos, Owns the workloads) whose reconciler renders and applies the charts,
+ * Events, health and metrics, and leader election around it. Every replica keeps warm caches; each leadership term
+ * runs the controller's workers, and its end stops them.
  */
 export async function startManager(config: OperatorConfig, deps: ManagerDeps): Promise<Manager> {
   const { logger, registry } = deps;
@@ -79,6 +79,7 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
       events.event(demo, type, reason, 'Reconcile', message),
   });
 
+  // The manager's caches: every replica keeps them warm from start-up, leader or not.
   const ns = config.WATCH_NAMESPACE || undefined;
   const demos = new Informer(http, {
     path: collectionPath(API_VERSION, PLURAL, ns),
@@ -88,7 +89,7 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
   });
   // Owned workloads carry the inventory label: a change to one (drift, a pod becoming ready) re-reconciles its demo.
   // Only the owner matters here (the reconciler reads workloads from the API), so the cache keeps identity only.
-  const owned = ['deployments', 'statefulsets'].map(
+  const workloads = ['deployments', 'statefulsets'].map(
     (plural) =>
       new Informer(http, {
         path: collectionPath('apps/v1', plural, ns),
@@ -97,75 +98,54 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
         transform: identityOnly,
       }),
   );
-  // One Controller per leadership term: a term that ends stops its workers (aborting in-flight reconciles), and
-  // the next term starts a fresh queue from the warm caches. The informers' handlers feed whichever is current.
-  let controller: Controller | undefined;
-  const enqueue = (key: string | undefined) => {
-    if (key !== undefined) controller?.enqueue(key);
-  };
+  // A deleted demo's telemetry check is forgotten, leader or not (a cache concern, not a reconcile).
   demos.addEventHandler({
-    onAdd: (o) => enqueue(objectKey(o)),
-    onUpdate: (_old, o) => enqueue(objectKey(o)),
-    onDelete: (o) => {
-      telemetry.forget(o.metadata?.namespace ?? '', o.metadata?.name ?? '');
-      enqueue(objectKey(o));
+    onDelete: (o) => telemetry.forget(o.metadata?.namespace ?? '', o.metadata?.name ?? ''),
+  });
+
+  // One controller for the life of the process, its watches declared once; leadership only runs its workers.
+  const controller = new Controller({
+    name: 'observabilitydemo',
+    maxConcurrentReconciles: config.MAX_CONCURRENT_RECONCILES,
+    registry,
+    logger,
+    reconcileTimeoutMs: config.RECONCILE_TIMEOUT,
+    reconcile: async ({ namespace, name, signal }) => {
+      if (namespace === undefined) return;
+      const result = await reconciler.reconcile(namespace, name, signal);
+      return result.requeueAfter === undefined ? undefined : { requeueAfter: result.requeueAfter };
+    },
+    onAborted: ({ key }, reason) => {
+      const demo = demos.store.get(key);
+      // After leadership is lost nothing may be written, an Event included: the log and the metric say it.
+      if (demo === undefined || reason === 'leadership_lost') return;
+      events.event(
+        demo,
+        'Warning',
+        reason === 'timeout' ? 'ReconcileTimedOut' : 'ReconcileAborted',
+        'Reconcile',
+        reason === 'timeout'
+          ? `reconcile aborted after RECONCILE_TIMEOUT (${config.RECONCILE_TIMEOUT} ms); it is retried with backoff`
+          : 'reconcile aborted: the operator is shutting down; the next leader reconciles again',
+      );
     },
   });
-  const ownerKey = (obj: KubeObject) => {
-    const owner = obj.metadata?.labels?.[INSTANCE_LABEL];
-    return owner && obj.metadata?.namespace ? `${obj.metadata.namespace}/${owner}` : undefined;
-  };
-  for (const informer of owned) {
-    informer.addEventHandler({
-      onAdd: (o) => enqueue(ownerKey(o)),
-      onUpdate: (_old, o) => enqueue(ownerKey(o)),
-      onDelete: (o) => enqueue(ownerKey(o)),
-    });
-  }
-  const informers = [demos, ...owned];
+  controller.for(demos);
+  for (const informer of workloads) controller.owns(informer, ownerKeyFromInstanceLabel);
+  const informers = controller.informers();
   for (const informer of informers) informer.start();
 
-  const lead = async (signal?: AbortSignal) => {
+  // A term starts the workers once the caches have synced (every cached demo is queued), and its end stops them,
+  // aborting the reconciles in flight (before a graceful stop hands the Lease over).
+  const startWorkers = async (term?: AbortSignal) => {
     await Promise.all(informers.map((i) => i.waitForSync()));
-    if (signal?.aborted || stopping) return;
-    controller = new Controller({
-      name: 'observabilitydemo',
-      maxConcurrentReconciles: config.MAX_CONCURRENT_RECONCILES,
-      registry,
-      logger,
-      reconcileTimeoutMs: config.RECONCILE_TIMEOUT,
-      reconcile: async ({ namespace, name, signal }) => {
-        if (namespace === undefined) return;
-        const result = await reconciler.reconcile(namespace, name, signal);
-        return result.requeueAfter === undefined ? undefined : { requeueAfter: result.requeueAfter };
-      },
-      onAborted: ({ key }, reason) => {
-        const demo = demos.store.get(key);
-        // After leadership is lost nothing may be written, an Event included: the log and the metric say it.
-        if (demo === undefined || reason === 'leadership_lost') return;
-        events.event(
-          demo,
-          'Warning',
-          reason === 'timeout' ? 'ReconcileTimedOut' : 'ReconcileAborted',
-          'Reconcile',
-          reason === 'timeout'
-            ? `reconcile aborted after RECONCILE_TIMEOUT (${config.RECONCILE_TIMEOUT} ms); it is retried with backoff`
-            : 'reconcile aborted: the operator is shutting down; the next leader reconciles again',
-        );
-      },
-    });
-    // The term's end aborts its reconciles at once (before a graceful stop hands the Lease over).
-    signal?.addEventListener('abort', () => void follow(stopping ? 'shutdown' : 'leadership_lost'), {
+    if (term?.aborted || stopping) return;
+    term?.addEventListener('abort', () => void stopWorkers(stopping ? 'shutdown' : 'leadership_lost'), {
       once: true,
     });
     controller.start();
-    for (const demo of demos.store.list()) enqueue(objectKey(demo));
   };
-  const follow = async (reason: 'shutdown' | 'leadership_lost') => {
-    const ending = controller;
-    controller = undefined;
-    await ending?.stop(reason);
-  };
+  const stopWorkers = (reason: 'shutdown' | 'leadership_lost') => controller.stop(reason);
 
   let stopping = false;
   const readiness: Record<string, ReadinessCheck> = { informers: informersSynced(informers) };
@@ -188,24 +168,24 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
           callbacks: {
             onStartedLeading: (signal) => {
               logger.info('became leader', { identity });
-              void lead(signal);
+              void startWorkers(signal);
             },
             onStoppedLeading: (reason) => {
               if (reason === 'lost')
                 logger.error('leadership lost: reconciling stops until it is regained', { identity });
-              void follow(reason === 'lost' ? 'leadership_lost' : 'shutdown');
+              void stopWorkers(reason === 'lost' ? 'leadership_lost' : 'shutdown');
             },
             onNewLeader: (leader) => logger.info('leader observed', { leader }),
           },
         });
         await elector.run();
-        await follow(stopping ? 'shutdown' : 'leadership_lost');
+        await stopWorkers(stopping ? 'shutdown' : 'leadership_lost');
       }
     })();
     // Leader and standby are both ready (a standby marked unready would stall rolling updates of the Deployment).
     readiness.leaderElection = () => (stopping ? 'stopping' : true);
   } else {
-    await lead();
+    await startWorkers();
   }
   const health = await startHealthServer(
     { registry, readiness, logger },
@@ -226,7 +206,7 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     async stop() {
       stopping = true;
       // Reconciles end and their Events are written while this replica still holds the Lease; then it is released.
-      await follow('shutdown');
+      await stopWorkers('shutdown');
       await events.flush();
       await elector?.stop();
       await campaign;
@@ -244,6 +224,12 @@ export class NotLeaderError extends Error {
     super(message);
     this.name = 'NotLeaderError';
   }
+}
+
+/** The demo that owns a workload, by the inventory label the reconciler puts on everything it applies. */
+function ownerKeyFromInstanceLabel(obj: KubeObject): string | undefined {
+  const owner = obj.metadata?.labels?.[INSTANCE_LABEL];
+  return owner && obj.metadata?.namespace ? `${obj.metadata.namespace}/${owner}` : undefined;
 }
 
 /** An object reduced to what an owner lookup and the cache need: kind, name, namespace, version, labels. */

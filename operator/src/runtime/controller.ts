@@ -81,9 +81,27 @@ export interface ControllerOptions {
 export type MapFunc<T extends KubeObject> = (obj: T) => string | readonly string[] | undefined;
 
 export interface WatchOptions<T extends KubeObject> {
-  map?: MapFunc<T>;
   /** Filters updates (e.g. only generation changes); every update is enqueued when omitted. */
   updatePredicate?: (oldObj: T, newObj: T) => boolean;
+}
+
+/** One declared watch: an informer, and how its objects map to the keys this controller reconciles. */
+interface Watch {
+  informer: Informer<KubeObject>;
+  keysOf: (obj: KubeObject) => readonly string[];
+  /** The reconciled kind itself (For): its cached objects are all enqueued when the workers start. */
+  primary: boolean;
+}
+
+/** What exists while the workers run (one leadership term): a queue, the workers, and the term's stop signal. */
+interface Term {
+  queue: WorkQueue;
+  stop: AbortController;
+  workers: Promise<void>[];
+  /** Set by stop(); resolves once every worker has returned. */
+  stopped?: Promise<void>;
+  /** True once `stopped` has resolved. */
+  over: boolean;
 }
 
 type Result = 'success' | 'error' | 'requeue' | 'requeue_after';
@@ -165,19 +183,27 @@ function controllerMetrics(registry: Registry<RegistryContentType>): ControllerM
  * controller-runtime's Controller: informer events become keys in a rate-limited work queue; N workers take keys
  * (one worker per key at a time) and call the reconciler, which re-reads state itself and never trusts the event.
  * Errors retry with per-key backoff, TerminalError does not, success resets the key's backoff.
+ *
+ * It is built once and its watches are declared once (`for`, `owns`, as controller-runtime's builder): the
+ * informers are the caller's (the manager's) and keep running whether or not the workers do. The workers run from
+ * `start()` to `stop()`, which may happen again and again (one leadership term each): every run has its own queue
+ * and its own stop signal, and events that arrive while the workers are stopped are dropped, since `start()`
+ * enqueues every cached object of the `for` informer.
  */
 export class Controller {
   readonly name: string;
-  readonly queue: WorkQueue;
   private readonly reconciler: Reconciler;
   private readonly workers: number;
   private readonly logger: RuntimeLogger;
   private readonly tracer: Tracer;
   private readonly metrics: ControllerMetrics | undefined;
-  private readonly stopController = new AbortController();
   private readonly reconcileTimeoutMs: number | undefined;
   private readonly onAborted: ControllerOptions['onAborted'];
-  private running: Promise<void>[] = [];
+  private readonly registry: Registry<RegistryContentType> | undefined;
+  private readonly rateLimiter: RateLimiter | undefined;
+  private readonly watches: Watch[] = [];
+  /** The current (or last) run of the workers; undefined before the first start(). */
+  private term: Term | undefined;
 
   constructor(options: ControllerOptions) {
     this.name = options.name;
@@ -187,11 +213,8 @@ export class Controller {
     this.tracer = options.tracer ?? trace.getTracer('obsdemo-operator');
     this.reconcileTimeoutMs = options.reconcileTimeoutMs;
     this.onAborted = options.onAborted;
-    this.queue = new WorkQueue({
-      name: options.name,
-      ...(options.registry ? { registry: options.registry } : {}),
-      ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
-    });
+    this.registry = options.registry;
+    this.rateLimiter = options.rateLimiter;
     this.metrics = options.registry ? controllerMetrics(options.registry) : undefined;
     if (this.metrics) {
       const labels = { controller: this.name };
@@ -205,12 +228,88 @@ export class Controller {
     }
   }
 
-  /** Enqueues the keys of an informer's adds, updates and deletes. */
-  watch<T extends KubeObject>(informer: Informer<T>, options: WatchOptions<T> = {}): void {
+  /** Watches the reconciled kind itself (controller-runtime's For): each object's own key is reconciled. */
+  for<T extends KubeObject>(informer: Informer<T>, options: WatchOptions<T> = {}): this {
+    return this.addWatch(informer, (obj) => [objectKey(obj)], true, options);
+  }
+
+  /**
+   * Watches objects this controller owns (controller-runtime's Owns): an add, update or delete of one reconciles
+   * the owner(s) `ownerKeys` names; objects it maps to nothing are ignored.
+   */
+  owns<T extends KubeObject>(
+    informer: Informer<T>,
+    ownerKeys: MapFunc<T>,
+    options: WatchOptions<T> = {},
+  ): this {
+    const keysOf = (obj: T): readonly string[] => {
+      const keys = ownerKeys(obj);
+      return keys === undefined ? [] : typeof keys === 'string' ? [keys] : keys;
+    };
+    return this.addWatch(informer, keysOf, false, options);
+  }
+
+  /** The informers this controller watches, for the caller to start and wait for before `start()`. */
+  informers(): readonly Informer<KubeObject>[] {
+    return this.watches.map((w) => w.informer);
+  }
+
+  /** Adds a key to the running workers' queue; ignored while they are stopped. */
+  enqueue(key: string): void {
+    this.term?.queue.add(key);
+  }
+
+  /** The current (or last) run's queue. */
+  get queue(): WorkQueue {
+    if (this.term === undefined) throw new Error(`controller ${this.name} has not been started`);
+    return this.term.queue;
+  }
+
+  /** True from `start()` until `stop()` is called. */
+  isRunning(): boolean {
+    return this.term !== undefined && !this.term.stop.signal.aborted;
+  }
+
+  /**
+   * Starts the workers with a fresh queue holding every cached object of the `for` informers; the caller has
+   * waited for the informers to sync. The previous run must have stopped (its `stop()` resolved).
+   */
+  start(): void {
+    if (this.isRunning()) return;
+    if (this.term !== undefined && !this.term.over)
+      throw new Error(`controller ${this.name} is still stopping`);
+    const queue = new WorkQueue({
+      name: this.name,
+      ...(this.registry ? { registry: this.registry } : {}),
+      ...(this.rateLimiter ? { rateLimiter: this.rateLimiter } : {}),
+    });
+    const term: Term = { queue, stop: new AbortController(), workers: [], over: false };
+    this.term = term;
+    this.logger.info('starting workers', { controller: this.name, worker_count: this.workers });
+    for (const watch of this.watches.filter((w) => w.primary))
+      for (const obj of watch.informer.store.list()) for (const key of watch.keysOf(obj)) queue.add(key);
+    term.workers = Array.from({ length: this.workers }, () => this.worker(term));
+  }
+
+  /**
+   * Stops taking keys, aborts the reconcilers' signal and waits for in-flight reconciles to return. Calling it
+   * again while it stops waits for the same stop.
+   */
+  stop(reason: 'shutdown' | 'leadership_lost' = 'shutdown'): Promise<void> {
+    const term = this.term;
+    if (term === undefined) return Promise.resolve();
+    term.stopped ??= this.stopTerm(term, reason);
+    return term.stopped;
+  }
+
+  private addWatch<T extends KubeObject>(
+    informer: Informer<T>,
+    keysOf: (obj: T) => readonly string[],
+    primary: boolean,
+    options: WatchOptions<T>,
+  ): this {
     const enqueue = (obj: T): void => {
-      const keys = options.map ? options.map(obj) : objectKey(obj);
-      if (keys === undefined) return;
-      for (const key of typeof keys === 'string' ? [keys] : keys) this.queue.add(key);
+      for (const key of keysOf(obj)) this.enqueue(key);
     };
     const handlers: EventHandlers<T> = {
       onAdd: enqueue,
@@ -221,52 +320,48 @@ export class Controller {
       onDelete: enqueue,
     };
     informer.addEventHandler(handlers);
+    this.watches.push({
+      informer: informer as unknown as Informer<KubeObject>,
+      keysOf: keysOf as (obj: KubeObject) => readonly string[],
+      primary,
+    });
+    return this;
   }
 
-  enqueue(key: string): void {
-    this.queue.add(key);
-  }
-
-  /** Starts the workers; the caller has waited for the informers to sync. */
-  start(): void {
-    if (this.running.length > 0) return;
-    this.logger.info('starting workers', { controller: this.name, worker_count: this.workers });
-    this.running = Array.from({ length: this.workers }, () => this.worker());
-  }
-
-  /** Stops taking keys, aborts the reconcilers' signal and waits for in-flight reconciles to return. */
-  async stop(reason: 'shutdown' | 'leadership_lost' = 'shutdown'): Promise<void> {
-    if (!this.stopController.signal.aborted)
-      this.stopController.abort(
-        new ReconcileAbortedError(reason, `controller ${this.name} stopped (${reason.replace('_', ' ')})`),
-      );
-    await this.queue.shutDownWithDrain();
-    await Promise.all(this.running);
-    this.queue.unregister();
+  private async stopTerm(term: Term, reason: 'shutdown' | 'leadership_lost'): Promise<void> {
+    term.stop.abort(
+      new ReconcileAbortedError(reason, `controller ${this.name} stopped (${reason.replace('_', ' ')})`),
+    );
+    await term.queue.shutDownWithDrain();
+    await Promise.all(term.workers);
+    term.queue.unregister();
+    term.over = true;
     this.logger.info('stopped workers', { controller: this.name });
   }
 
-  private async worker(): Promise<void> {
+  private async worker(term: Term): Promise<void> {
+    const { queue, stop } = term;
     for (;;) {
-      const key = await this.queue.get();
+      const key = await queue.get();
       if (key === undefined) return;
       // Keys still queued at shutdown are dropped: the next leader reconciles everything from its own list.
-      if (this.stopController.signal.aborted) {
-        this.queue.done(key);
+      if (stop.signal.aborted) {
+        queue.done(key);
         continue;
       }
       const labels = { controller: this.name };
       this.metrics?.activeWorkers.inc(labels);
       try {
-        await this.reconcileKey(key);
+        await this.reconcileKey(key, term);
       } finally {
         this.metrics?.activeWorkers.dec(labels);
-        this.queue.done(key);
+        queue.done(key);
       }
     }
   }
 
-  private async reconcileKey(key: string): Promise<void> {
+  private async reconcileKey(key: string, term: Term): Promise<void> {
+    const queue = term.queue;
     const { namespace, name } = splitKey(key);
     const reconcileId = randomUUID();
     const fields = { controller: this.name, key, reconcile_id: reconcileId };
@@ -277,7 +372,7 @@ export class Controller {
     };
     if (namespace !== undefined) attributes['k8s.namespace.name'] = namespace;
     // One signal per reconcile: the controller's stop, or this reconcile's timeout.
-    const stop = this.stopController.signal;
+    const stop = term.stop.signal;
     const aborter = new AbortController();
     const onStop = () => aborter.abort(stop.reason);
     if (stop.aborted) onStop();
@@ -303,15 +398,15 @@ export class Controller {
       try {
         const outcome = await this.reconciler({ ...request, signal: aborter.signal });
         if (outcome?.requeueAfter !== undefined && outcome.requeueAfter > 0) {
-          this.queue.forget(key);
-          this.queue.addAfter(key, outcome.requeueAfter);
+          queue.forget(key);
+          queue.addAfter(key, outcome.requeueAfter);
           result = 'requeue_after';
           span.setAttribute('obsdemo.requeue_after_ms', outcome.requeueAfter);
         } else if (outcome?.requeue) {
-          this.queue.addRateLimited(key);
+          queue.addRateLimited(key);
           result = 'requeue';
         } else {
-          this.queue.forget(key);
+          queue.forget(key);
           result = 'success';
         }
         this.logger.debug('reconciled', { ...fields, result });
@@ -337,13 +432,13 @@ export class Controller {
         });
         if (error instanceof TerminalError) {
           this.metrics?.terminalErrors.inc({ controller: this.name });
-          this.queue.forget(key);
+          queue.forget(key);
           this.logger.error('reconcile failed permanently', { ...fields, ...errorFields(error) });
         } else {
-          this.queue.addRateLimited(key);
+          queue.addRateLimited(key);
           this.logger.warn('reconcile failed, will retry', {
             ...fields,
-            retries: this.queue.numRequeues(key),
+            retries: queue.numRequeues(key),
             ...errorFields(error),
           });
         }

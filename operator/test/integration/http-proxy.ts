@@ -44,6 +44,12 @@ export class RecordingProxy {
     return this;
   }
 
+  /** Forwards Lease writes again; those held so far are cut off (the client sees a reset connection). */
+  releaseLeaseWrites(): void {
+    this.holdLeaseWrites = false;
+    for (const res of this.held) res.destroy();
+  }
+
   /** A kubeconfig that reaches the apiserver through this proxy (which adds the credentials). */
   kubeConfig(): KubeConfig {
     const out = new KubeConfig();

@@ -57,7 +57,7 @@ describe('Controller on a real apiserver', () => {
         if (name === 'burst') await new Promise((resolve) => setTimeout(resolve, 500));
       },
     });
-    controller.watch(informer);
+    controller.for(informer);
     informer.start();
     try {
       for (const n of ['one', 'two', 'three']) await client.create(path, cm(n, n));

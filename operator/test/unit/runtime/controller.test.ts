@@ -5,7 +5,10 @@ import { Registry } from 'prom-client';
 import { Controller, ReconcileAbortedError, TerminalError } from '../../../src/runtime/controller.js';
 import type { AbortReason } from '../../../src/runtime/controller.js';
 import type { ReconcileRequest, ReconcileResult } from '../../../src/runtime/controller.js';
+import type { EventHandlers, Informer } from '../../../src/runtime/informer.js';
+import type { KubeObject } from '../../../src/runtime/kube-http-client.js';
 import { ItemExponentialFailureRateLimiter } from '../../../src/runtime/rate-limiter.js';
+import { MapStore, objectKey } from '../../../src/runtime/store.js';
 
 beforeEach(() => {
   jest.useFakeTimers();
@@ -13,6 +16,11 @@ beforeEach(() => {
 afterEach(() => {
   jest.useRealTimers();
 });
+
+/** A reconcile that would hang, but honours its signal: rejects with the signal's reason once it aborts. */
+function untilAborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+}
 
 function controller(
   reconcile: (r: ReconcileRequest) => Promise<ReconcileResult | undefined>,
@@ -153,11 +161,7 @@ describe('Controller (fake timers)', () => {
       reconcile: async (r) => {
         signals.push(r.signal);
         if (signals.length > 1) return undefined;
-        // A reconcile that would hang, but honours its signal.
-        await new Promise((_resolve, reject) =>
-          r.signal.addEventListener('abort', () => reject(r.signal.reason)),
-        );
-        return undefined;
+        return untilAborted(r.signal);
       },
     });
     c.start();
@@ -192,10 +196,7 @@ describe('Controller (fake timers)', () => {
         onAborted: (_r, why) => aborted.push(why),
         reconcile: async (r) => {
           signal = r.signal;
-          await new Promise((_resolve, reject) =>
-            r.signal.addEventListener('abort', () => reject(r.signal.reason)),
-          );
-          return undefined;
+          return untilAborted(r.signal);
         },
       });
       c.start();
@@ -241,5 +242,118 @@ describe('Controller (fake timers)', () => {
     expect(clusterScoped?.attributes['k8s.namespace.name']).toBeUndefined();
     expect(clusterScoped?.attributes['obsdemo.resource.name']).toBe('cluster-scoped');
     await provider.shutdown();
+  });
+});
+
+/** An informer's surface the controller uses: handlers and a cache, fed by the test. */
+class FakeInformer {
+  readonly store = new MapStore<KubeObject>();
+  readonly handlers: EventHandlers<KubeObject>[] = [];
+  addEventHandler(handlers: EventHandlers<KubeObject>): void {
+    this.handlers.push(handlers);
+  }
+  add(obj: KubeObject): void {
+    this.store.set(objectKey(obj), obj);
+    for (const h of this.handlers) h.onAdd?.(obj);
+  }
+  remove(obj: KubeObject): void {
+    this.store.delete(objectKey(obj));
+    for (const h of this.handlers) h.onDelete?.(obj, { finalStateUnknown: false });
+  }
+  asInformer(): Informer<KubeObject> {
+    return this as unknown as Informer<KubeObject>;
+  }
+}
+
+const object = (name: string, owner?: string): KubeObject => ({
+  metadata: { name, namespace: 'ns', ...(owner ? { labels: { owner } } : {}) },
+});
+
+describe('Controller watches, declared once, across runs of its workers', () => {
+  it('reconciles the For objects by key and the Owns objects by their owner', async () => {
+    const seen: string[] = [];
+    const demos = new FakeInformer();
+    const owned = new FakeInformer();
+    const c = controller(async (r) => {
+      seen.push(r.key);
+      return undefined;
+    });
+    c.for(demos.asInformer()).owns(owned.asInformer(), (o) =>
+      o.metadata?.labels?.['owner'] ? `ns/${o.metadata.labels['owner']}` : undefined,
+    );
+    expect(c.informers()).toEqual([demos, owned]);
+    c.start();
+    demos.add(object('a'));
+    await jest.advanceTimersByTimeAsync(10);
+    owned.add(object('a-db', 'a'));
+    await jest.advanceTimersByTimeAsync(10);
+    owned.add(object('stray'));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(seen).toEqual(['ns/a', 'ns/a']);
+    await c.stop();
+  });
+
+  it('restarts with a fresh queue and signal, queues every cached For object, and drops events while stopped', async () => {
+    const seen: { key: string; signal: AbortSignal }[] = [];
+    const demos = new FakeInformer();
+    const owned = new FakeInformer();
+    const c = controller(async (r) => {
+      seen.push({ key: r.key, signal: r.signal });
+      return undefined;
+    });
+    c.for(demos.asInformer()).owns(owned.asInformer(), (o) => `ns/${o.metadata?.labels?.['owner'] ?? ''}`);
+    demos.add(object('a'));
+    demos.add(object('b'));
+    owned.add(object('a-db', 'a'));
+    expect(c.isRunning()).toBe(false);
+    c.start();
+    await jest.advanceTimersByTimeAsync(10);
+    // The cached For objects, once each; the owned object in the cache adds nothing more.
+    expect(seen.map((s) => s.key)).toEqual(['ns/a', 'ns/b']);
+    const firstQueue = c.queue;
+    await c.stop('leadership_lost');
+    expect(seen[0]?.signal.aborted).toBe(false);
+
+    // Stopped: events are dropped (nothing runs them), and each informer keeps one handler of this controller.
+    owned.remove(object('a-db', 'a'));
+    demos.add(object('c'));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(seen).toHaveLength(2);
+    expect(demos.handlers).toHaveLength(1);
+    expect(owned.handlers).toHaveLength(1);
+
+    c.start();
+    expect(c.queue).not.toBe(firstQueue);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(seen.map((s) => s.key)).toEqual(['ns/a', 'ns/b', 'ns/a', 'ns/b', 'ns/c']);
+    // The watches still feed the new run, each event once.
+    owned.remove(object('b-db', 'b'));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(seen.map((s) => s.key).slice(5)).toEqual(['ns/b']);
+    expect(new Set(seen.map((s) => s.signal)).size).toBe(seen.length);
+    await c.stop();
+  });
+
+  it('aborts each run with its own reason, and starts again only once the last run has stopped', async () => {
+    const signals: AbortSignal[] = [];
+    const c = controller(async (r) => {
+      signals.push(r.signal);
+      return untilAborted(r.signal);
+    });
+    c.start();
+    c.enqueue('ns/a');
+    await jest.advanceTimersByTimeAsync(10);
+    const stopping = c.stop('leadership_lost');
+    expect(c.stop('shutdown')).toBe(stopping);
+    expect(() => c.start()).toThrow('still stopping');
+    await stopping;
+    c.start();
+    c.enqueue('ns/a');
+    await jest.advanceTimersByTimeAsync(10);
+    await c.stop('shutdown');
+    expect(signals.map((s) => (s.reason as ReconcileAbortedError).reason)).toEqual([
+      'leadership_lost',
+      'shutdown',
+    ]);
   });
 });
