@@ -5,8 +5,8 @@
 #   3. the CRD and the operator from manifests/install.yaml; offline (the third-party images were built here), the
 #      operator gets charts/obsdemo-operator/ci/offline.yaml's componentDefaults, which point every chart at them;
 #   4. a sample ObservabilityDemo in namespace `demo` (PodSecurity restricted): manifests/samples/minimal.yaml
-#      (Tempo) online, manifests/samples/jaeger.yaml offline with Grafana off (Tempo and Grafana are AGPL: the
-#      project builds neither, so offline there are no images for them);
+#      (Tempo) online, manifests/samples/local.yaml offline (Jaeger; no Loki, no Grafana: they are AGPL, the
+#      project builds none of them, so offline there are no images for them);
 #   5. waits until the operator reports Ready (every pod Ready for real) and TelemetryVerified (the service-graph
 #      edges in Prometheus), then port-forwards to 127.0.0.1 and prints the URLs until Ctrl-C.
 # `make demo-down` deletes the cluster (and stops the project's own Docker daemon if it started one).
@@ -71,8 +71,7 @@ k label --overwrite namespace "$namespace" pod-security.kubernetes.io/enforce=re
 if [[ -n ${DEMO_SAMPLE:-} ]]; then
   k apply -n "$namespace" -f "$DEMO_SAMPLE" >/dev/null
 elif ((offline)); then
-  k patch --local -o yaml --type merge -f "$KIND_ROOT/manifests/samples/jaeger.yaml" \
-    -p '{"spec":{"observability":{"grafana":{"enabled":false}}}}' | k apply -n "$namespace" -f - >/dev/null
+  k apply -n "$namespace" -f "$KIND_ROOT/manifests/samples/local.yaml" >/dev/null
 else
   k apply -n "$namespace" -f "$KIND_ROOT/manifests/samples/minimal.yaml" >/dev/null
 fi

@@ -175,7 +175,8 @@ every name appears once (server-side apply rejects duplicate list keys).
   (dict "name" "OTEL_SERVICE_NAME" "value" $name)
   (dict "name" "OTEL_SERVICE_VERSION" "value" (include "demo-services.imageTag" .))
   (dict "name" "OTEL_EXPORTER_OTLP_ENDPOINT" "value" (include "demo-services.otlpEndpoint" $root))
-  (dict "name" "OTEL_TRACES_SAMPLER_ARG" "value" (toString $root.Values.tracing.samplingRatio)) }}
+  (dict "name" "OTEL_TRACES_SAMPLER_ARG" "value" (toString $root.Values.tracing.samplingRatio))
+  (dict "name" "OTEL_LOGS_EXPORTER" "value" (ternary "otlp" "none" $root.Values.logs.otlp)) }}
 {{- if not $root.Values.tracing.enabled }}
 {{- $entries = append $entries (dict "name" "OTEL_SDK_DISABLED" "value" "true") }}
 {{- end }}

@@ -29,8 +29,8 @@ panel used here is built in.
 {{/*
 Provisioned datasources. Grafana expands $VAR in provisioning files, so a literal $ in a query is written $$.
 The trace datasource is Tempo (uid "tempo") or Jaeger (uid "jaeger"): Prometheus' exemplar links and the dashboards
-name whichever is on. Both get the same trace-to-metrics links. There is no Loki in this platform (services log JSON
-to stdout), so trace-to-logs and Loki search are not set.
+name whichever is on. Both get the same trace-to-metrics links and, with the Loki datasource (uid "loki", the services'
+logs sent over OTLP), the same trace-to-logs links; Loki's trace_id (structured metadata) links back to the trace.
 */}}
 {{- define "grafana.datasources" -}}
 {{- $traces := .Values.datasources.traces }}
@@ -83,6 +83,7 @@ datasources:
         spanStartTimeShift: -30m
         spanEndTimeShift: 30m
       {{- include "grafana.tracesToMetrics" . | nindent 6 }}
+      {{- include "grafana.tracesToLogs" . | nindent 6 }}
   {{- else if $traces.enabled }}
   - name: Jaeger
     type: jaeger
@@ -95,7 +96,48 @@ datasources:
       nodeGraph:
         enabled: true
       {{- include "grafana.tracesToMetrics" . | nindent 6 }}
+      {{- include "grafana.tracesToLogs" . | nindent 6 }}
   {{- end }}
+  {{- if .Values.datasources.logs.enabled }}
+  - name: Loki
+    type: loki
+    uid: loki
+    access: proxy
+    url: {{ include "grafana.logsUrl" . | quote }}
+    isDefault: false
+    editable: false
+    jsonData:
+      maxLines: 1000
+      {{- if $traces.enabled }}
+      {{- /* Loki keeps an OTLP record's trace id as the structured metadata trace_id. */}}
+      derivedFields:
+        - name: TraceID
+          matcherType: label
+          matcherRegex: trace_id
+          datasourceUid: {{ include "grafana.tracesUid" . }}
+          url: "$${__value.raw}"
+          urlDisplayLabel: View trace
+      {{- end }}
+  {{- end }}
+{{- end }}
+
+{{/*
+Trace to logs, for either trace datasource when the Loki datasource is on: the span's service's log lines of that
+trace. Loki indexes an OTLP record's service.name as service_name and keeps trace_id as structured metadata, which a
+label filter after the selector matches.
+*/}}
+{{- define "grafana.tracesToLogs" -}}
+{{- if .Values.datasources.logs.enabled -}}
+tracesToLogsV2:
+  datasourceUid: loki
+  spanStartTimeShift: -5m
+  spanEndTimeShift: 5m
+  tags:
+    - key: service.name
+      value: service_name
+  customQuery: true
+  query: '{$${__tags}} | trace_id="$${__trace.traceId}"'
+{{- end }}
 {{- end }}
 
 {{/*

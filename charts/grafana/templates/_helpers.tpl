@@ -109,6 +109,25 @@ throttling a dashboard server only makes it slow, while the memory limit bounds 
 {{- .Values.datasources.traces.url | default (printf "http://%s-%s:%d" .Release.Name $type (get $ports $type)) }}
 {{- end }}
 
+{{- define "grafana.logsUrl" -}}
+{{- .Values.datasources.logs.url | default (printf "http://%s-loki:3100" .Release.Name) }}
+{{- end }}
+
+{{/* The port Grafana connects to for logs: networkPolicy.logs.port, else the Loki datasource URL's port. */}}
+{{- define "grafana.logsPort" -}}
+{{- if .Values.networkPolicy.logs.port }}
+{{- .Values.networkPolicy.logs.port }}
+{{- else }}
+{{- $url := urlParse (include "grafana.logsUrl" .) }}
+{{- $hostPort := splitList ":" $url.host }}
+{{- if gt (len $hostPort) 1 }}
+{{- last $hostPort }}
+{{- else }}
+{{- ternary 443 80 (eq $url.scheme "https") }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The port Grafana connects to for traces: networkPolicy.traces.port, else the datasource URL's port. */}}
 {{- define "grafana.tracesPort" -}}
 {{- if .Values.networkPolicy.traces.port }}

@@ -27,9 +27,9 @@ import yaml
 
 SERVICES = ["catalog", "processor", "invoices", "gateway", "loadgen"]
 SYNTHETIC = {"outsider", "kube-dns", "outside"}
-# The trace backends: a render has Tempo or Jaeger (or neither), and the table's flows to and from the one it lacks
-# are left out. Any other component the table names must be in the render.
-OPTIONAL = {"tempo", "jaeger"}
+# The trace backends (a render has Tempo or Jaeger, or neither) and the log store (Loki, or none): the table's flows
+# to and from one a render lacks are left out. Any other component the table names must be in the render.
+OPTIONAL = {"tempo", "jaeger", "loki"}
 
 # Destination -> {port/protocol: sources}. "*" is every endpoint no egress policy restricts: the `helm test` pods
 # (short-lived clients no policy selects), a pod of another namespace, an address outside the cluster. A destination
@@ -64,13 +64,15 @@ EXPECTED = {
         "16686/TCP": ["grafana", "jaeger-test"],
         "8888/TCP": ["prometheus"],
     },
+    # The services' logs arrive through the Collector (OTLP); Grafana queries them.
+    "loki": {"3100/TCP": ["otel-collector", "grafana", "prometheus", "loki-test"]},
     # Remote writes come from the Collector (service graphs, span metrics).
     "prometheus": {"9090/TCP": ["otel-collector", "grafana", "prometheus-test"]},
     # Open to anyone by default (ingressFrom), so also to Prometheus, which may scrape any pod of the release.
     "grafana": {"3000/TCP": ["prometheus", "*"]},
     "kube-dns": {
-        "53/UDP": ["nats", "otel-collector", "tempo", "jaeger", "prometheus", "grafana", *SERVICES, "*"],
-        "53/TCP": ["nats", "otel-collector", "tempo", "jaeger", "prometheus", "grafana", *SERVICES, "*"],
+        "53/UDP": ["nats", "otel-collector", "tempo", "jaeger", "loki", "prometheus", "grafana", *SERVICES, "*"],
+        "53/TCP": ["nats", "otel-collector", "tempo", "jaeger", "loki", "prometheus", "grafana", *SERVICES, "*"],
     },
     "outside": {"443/TCP": ["prometheus", "*"], "6443/TCP": ["prometheus", "*"]},
 }

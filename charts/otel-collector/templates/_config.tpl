@@ -4,6 +4,7 @@ connectors, the metrics pipeline) is added or left out whole.
 
 traces:  otlp → memory_limiter → batch → each trace backend, servicegraph, spanmetrics
 metrics: servicegraph, spanmetrics → memory_limiter → transform/tempo-names → batch → prometheusremotewrite
+logs:    otlp → memory_limiter → batch → each log backend (only when logs.backends is not empty)
 
 Every listener binds 0.0.0.0 (the components default to localhost); a local run rewrites these addresses.
 */}}
@@ -40,6 +41,15 @@ Every listener binds 0.0.0.0 (the components default to localhost); a local run 
 {{- $_ := set $exporters $id (dict "endpoint" $endpoint) }}
 {{- $traceExporters = append $traceExporters $id }}
 {{- end }}
+{{- end }}
+
+{{- /* One OTLP/HTTP exporter per log backend (Loki takes OTLP at /otlp; the exporter appends /v1/logs). */}}
+{{- $logExporters := list }}
+{{- range $b := $v.logs.backends }}
+{{- $id := printf "otlphttp/logs-%s" $b.name }}
+{{- if hasKey $exporters $id }}{{ fail (printf "logs.backends: the name %q is used twice" $b.name) }}{{ end }}
+{{- $_ := set $exporters $id (dict "endpoint" (tpl $b.endpoint $)) }}
+{{- $logExporters = append $logExporters $id }}
 {{- end }}
 
 {{- $connectors := dict }}
@@ -104,6 +114,12 @@ resource attribute becomes a label (the span metrics of every pod of a service a
   "receivers" (list "otlp")
   "processors" (list "memory_limiter" "batch")
   "exporters" $tracesOut) }}
+{{- if $logExporters }}
+{{- $_ := set $pipelines "logs" (dict
+  "receivers" (list "otlp")
+  "processors" (list "memory_limiter" "batch")
+  "exporters" $logExporters) }}
+{{- end }}
 {{- if $metricsPipeline }}
 {{- $_ := set $pipelines "metrics" (dict
   "receivers" $metricReceivers

@@ -14,13 +14,17 @@ peer.service), and fails unless
 - each edge is there with its connection type and the failed edge is counted as failed;
 - Jaeger returns the trace by id (/api/v3/traces/{id} and /api/traces/{id}), draws the dependency graph
   (/api/dependencies) and, with Badger storage, finds the trace by service with the tag error=true (the search
-  Grafana's Jaeger panels run).
+  Grafana's Jaeger panels run);
+- when the config has log exporters (otlphttp/logs-*, Loki's OTLP endpoint in the cluster), a log record sent to
+  the Collector over OTLP reaches a local OTLP/HTTP sink standing in for Loki at the exporter's path, with its
+  trace id (Loki keeps it as structured metadata, which Grafana's trace↔logs links query).
 
 Usage: check_pipeline.py --collector-config FILE --jaeger-config FILE [--bin DIR] [--prometheus PATH]
 The Collector's config must be rendered with a short metricsFlushInterval (e.g. 2s).
 """
 
 import argparse
+import gzip
 import json
 import os
 import secrets
@@ -30,9 +34,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import yaml
 
@@ -64,9 +70,39 @@ def wait_until(what, check, timeout=60, interval=0.5):
     raise SystemExit(f"check_pipeline: timed out waiting for {what}" + (f" (last error: {last})" if last else ""))
 
 
-def collector_config(path, ports, jaeger_grpc, prometheus):
-    """The chart's Collector config with loopback listeners and this run's Jaeger and Prometheus as its peers."""
+class LogSink(ThreadingHTTPServer):
+    """An OTLP/HTTP logs endpoint on loopback that keeps every request's (decompressed) path and body."""
+
+    def __init__(self):
+        self.received = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                sink.received.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Type", self.headers.get("Content-Type") or "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+
+def collector_config(path, ports, jaeger_grpc, prometheus, log_sink):
+    """The chart's Collector config with loopback listeners and this run's Jaeger, Prometheus and log sink as its
+    peers (an exporter's URL path is kept)."""
     cfg = yaml.safe_load(open(path))
+    for name, exporter in cfg["exporters"].items():
+        if name.startswith("otlphttp/logs-"):
+            exporter["endpoint"] = urllib.parse.urlparse(exporter["endpoint"])._replace(
+                scheme="http", netloc=f"127.0.0.1:{log_sink}").geturl()
     protocols = cfg["receivers"]["otlp"]["protocols"]
     protocols["grpc"]["endpoint"] = f"127.0.0.1:{ports['otlp_grpc']}"
     protocols["http"]["endpoint"] = f"127.0.0.1:{ports['otlp_http']}"
@@ -162,6 +198,32 @@ GRAPH_LABELS = {"__name__", "client", "server", "connection_type", "failed"}
 SPAN_LABELS = {"__name__", "service", "span_name", "span_kind", "status_code"}
 
 
+def check_logs(collector, ccfg, exporters, sink, trace_id):
+    """Sends one log record of the trace to the Collector and checks that each log exporter delivers it, trace id
+    included, to the path the chart names (the OTLP protobuf carries the id as 16 raw bytes)."""
+    nonce = secrets.token_hex(8)
+    record = {"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "catalog"}}]},
+        "scopeLogs": [{"scope": {"name": "check_pipeline"}, "logRecords": [{
+            "timeUnixNano": str(time.time_ns()), "severityNumber": 9, "severityText": "info",
+            "body": {"stringValue": f"order placed {nonce}"}, "traceId": trace_id, "spanId": secrets.token_hex(8)}]}]}]}
+    status, body = http("POST", f"{collector}/v1/logs", record)
+    if status != 200 or "rejected" in body:
+        return [f"the Collector refused the log record: {status} {body}"]
+    problems = []
+    for name in exporters:
+        path = urllib.parse.urlparse(ccfg["exporters"][name]["endpoint"]).path.rstrip("/") + "/v1/logs"
+
+        def delivered(path=path):
+            return any(p == path and nonce.encode() in b and bytes.fromhex(trace_id) in b for p, b in sink.received)
+
+        try:
+            wait_until(f"the log record at {path} ({name})", delivered, timeout=30)
+        except SystemExit as e:
+            problems.append(f"{e}; the sink got {[(p, len(b)) for p, b in sink.received]}")
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--collector-config", required=True)
@@ -172,6 +234,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="check-pipeline-")
     procs = []
+    log_sink = LogSink()
     ports = {k: free_port() for k in ["prom", "j_grpc", "j_http", "j_query", "j_query_grpc", "j_health", "j_metrics",
                                        "c_grpc", "c_http", "c_health", "c_metrics"]}
 
@@ -200,7 +263,7 @@ def main():
         start("jaeger", [os.path.join(args.bin, "jaeger"), f"--config={work}/jaeger.yaml"])
         ccfg = collector_config(args.collector_config, {"otlp_grpc": ports["c_grpc"], "otlp_http": ports["c_http"],
                                                         "health": ports["c_health"], "metrics": ports["c_metrics"]},
-                                ports["j_grpc"], ports["prom"])
+                                ports["j_grpc"], ports["prom"], log_sink.server_address[1])
         yaml.safe_dump(ccfg, open(f"{work}/otelcol.yaml", "w"))
         start("otelcol", [os.path.join(args.bin, "otelcol"), f"--config={work}/otelcol.yaml"])
 
@@ -277,13 +340,18 @@ def main():
             if link not in links:
                 problems.append(f"Jaeger's dependency graph lacks {link[0]}→{link[1]}; got {sorted(links)}")
 
+        log_exporters = sorted(n for n in ccfg["exporters"] if n.startswith("otlphttp/logs-"))
+        if log_exporters:
+            problems += check_logs(f"http://127.0.0.1:{ports['c_http']}", ccfg, log_exporters, log_sink, trace_id)
+
         for p in problems:
             print(p, file=sys.stderr)
         if problems:
             sys.exit(1)
         print(f"trace pipeline: {len(names)} Tempo-named series in Prometheus, {len(edges)} edges; trace {trace_id} "
               f"in Jaeger ({'badger' if badger else 'memory'}, {spans_v3} spans), dependency graph"
-              + (", error search" if badger else ""))
+              + (", error search" if badger else "")
+              + (f"; a log record with its trace id through {', '.join(log_exporters)}" if log_exporters else ""))
     except SystemExit:
         if sys.exc_info()[1].code not in (0, None):
             logs()
@@ -297,6 +365,7 @@ def main():
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        log_sink.shutdown()
         shutil.rmtree(work, ignore_errors=True)
 
 

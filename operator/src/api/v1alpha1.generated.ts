@@ -697,6 +697,25 @@ export interface SecretReference {
  */
 export interface ObservabilitySpec {
   tracing?: TracingSpec;
+  /**
+   * Where the services' logs go besides stdout. Each log line carries the trace and span id of the request that wrote it, so Grafana links a trace to its logs and a log line to its trace.
+   *
+   * @default {}
+   */
+  logs?: {
+    /**
+     * loki: every service also sends its logs over OTLP to the demo's Collector, which writes them to a Grafana Loki in the cluster (the official image), and Grafana gets a Loki data source linked both ways with the trace data source. none: logs go to stdout only (read them with kubectl logs; each JSON line still has trace_id and span_id).
+     *
+     * @default "loki"
+     */
+    backend?: 'loki' | 'none';
+    /**
+     * How long Loki keeps logs, in hours: a whole number of days such as 24h or 168h (Loki deletes whole daily index periods).
+     *
+     * @default "24h"
+     */
+    retention?: string;
+  };
   prometheus?: PrometheusSpec;
   collector?: CollectorSpec;
   grafana?: GrafanaSpec;
@@ -1516,6 +1535,25 @@ export interface DefaultedPostgresSpec {
  */
 export interface DefaultedObservabilitySpec {
   tracing: DefaultedTracingSpec;
+  /**
+   * Where the services' logs go besides stdout. Each log line carries the trace and span id of the request that wrote it, so Grafana links a trace to its logs and a log line to its trace.
+   *
+   * @default {}
+   */
+  logs: {
+    /**
+     * loki: every service also sends its logs over OTLP to the demo's Collector, which writes them to a Grafana Loki in the cluster (the official image), and Grafana gets a Loki data source linked both ways with the trace data source. none: logs go to stdout only (read them with kubectl logs; each JSON line still has trace_id and span_id).
+     *
+     * @default "loki"
+     */
+    backend: 'loki' | 'none';
+    /**
+     * How long Loki keeps logs, in hours: a whole number of days such as 24h or 168h (Loki deletes whole daily index periods).
+     *
+     * @default "24h"
+     */
+    retention: string;
+  };
   prometheus: DefaultedPrometheusSpec;
   collector: DefaultedCollectorSpec;
   grafana: DefaultedGrafanaSpec;

@@ -105,6 +105,7 @@ export function networkPolicyValues(
     },
     tempo: enabled,
     jaeger: enabled,
+    loki: enabled,
     grafana: enabled,
     services: {
       ...enabled,

@@ -4,13 +4,15 @@ import { quantityValue } from './quantity.js';
 
 /** The parts of a demo, each rendered from one chart. */
 export type PlannedComponent =
-  'nats' | 'postgres' | 'prometheus' | 'collector' | 'tempo' | 'jaeger' | 'grafana' | 'services';
+  'nats' | 'postgres' | 'prometheus' | 'collector' | 'tempo' | 'jaeger' | 'loki' | 'grafana' | 'services';
 
 /** Ports of the trace pipeline's Services (the charts' defaults, which the plan keeps). */
 export const OTLP_GRPC_PORT = 4317;
 export const OTLP_HTTP_PORT = 4318;
 export const TEMPO_HTTP_PORT = 3200;
 export const JAEGER_QUERY_PORT = 16686;
+/** Loki's HTTP port: OTLP logs in under /otlp, LogQL queries out. */
+export const LOKI_HTTP_PORT = 3100;
 
 /** One chart to render for a demo, with the values the CR implies. */
 export interface ComponentPlan {
@@ -27,6 +29,7 @@ export const COMPONENT_CHARTS = [
   'otel-collector',
   'tempo',
   'jaeger',
+  'loki',
   'grafana',
   'demo-services',
 ] as const;
@@ -121,6 +124,9 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
         ? [{ name: 'external', endpoint: external.otlpEndpoint, protocol: 'http' }]
         : []),
     ],
+    /** The log store's URL (Loki's OTLP logs endpoint is under /otlp), or undefined for backend none. */
+    logsUrl:
+      demo.spec.observability.logs.backend === 'loki' ? `http://${svc('loki')}:${LOKI_HTTP_PORT}` : undefined,
     remoteWriteUrl: external.prometheusRemoteWriteUrl
       ? external.prometheusRemoteWriteUrl
       : `http://${svc('prometheus')}:${PROMETHEUS_PORT}/api/v1/write`,
@@ -134,6 +140,7 @@ export function componentNames(demo: DefaultedObservabilityDemo) {
       add('prometheus', PROMETHEUS_PORT);
       add('tempo', TEMPO_HTTP_PORT);
       add('jaeger', JAEGER_QUERY_PORT);
+      add('loki', LOKI_HTTP_PORT);
       return out;
     },
   };
@@ -236,6 +243,7 @@ export function planComponents(
         externalLabels: demoSeriesLabels(demo),
       },
       traces: { backends: names.traceExports },
+      logs: { backends: names.logsUrl === undefined ? [] : [{ name: 'loki', endpoint: `${names.logsUrl}/otlp` }] },
     },
   });
   if (obs.tracing.backend === 'tempo' || obs.tracing.backend === 'jaeger') {
@@ -247,6 +255,18 @@ export function planComponents(
         ...common(backend),
         networkPolicy: networkPolicy[backend],
         ...(backend === 'tempo' ? { persistence: { whenDeleted: 'Delete' } } : {}),
+      },
+    });
+  }
+  if (obs.logs.backend === 'loki') {
+    plans.push({
+      component: 'loki',
+      chart: 'loki',
+      values: {
+        ...common('loki'),
+        networkPolicy: networkPolicy.loki,
+        retention: obs.logs.retention,
+        persistence: { whenDeleted: 'Delete' },
       },
     });
   }
@@ -264,6 +284,7 @@ export function planComponents(
             names.traceQueryUrl === undefined
               ? { enabled: false }
               : { enabled: true, type: obs.tracing.backend, url: names.traceQueryUrl },
+          logs: names.logsUrl === undefined ? { enabled: false } : { enabled: true, url: names.logsUrl },
         },
       },
     });

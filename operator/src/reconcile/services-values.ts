@@ -171,6 +171,8 @@ export function servicesValues(demo: DefaultedObservabilityDemo): Record<string,
       otlpEndpoint: names.otlpEndpoint,
       samplingRatio: demo.spec.observability.tracing.samplingRatio,
     },
+    // Logs also go over OTLP to the Collector only when it has a log store to write them to.
+    logs: { otlp: demo.spec.observability.logs.backend === 'loki' },
     postgres: {
       host: postgres.mode === 'managed' ? names.postgresHost : '',
       secretName: postgres.mode === 'managed' ? secrets.postgres : (postgres.secretRef?.name ?? ''),

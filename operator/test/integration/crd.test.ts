@@ -183,6 +183,7 @@ describe('the samples', () => {
       database: { postgres: { mode: 'managed', storage: '1Gi', retainOnDelete: false } },
       observability: {
         tracing: { samplingRatio: 1, backend: 'tempo' },
+        logs: { backend: 'loki', retention: '24h' },
         prometheus: { enabled: true, retention: '6h', alertsFor: '5m' },
         collector: { serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: true },
@@ -448,6 +449,21 @@ describe('invalid ObservabilityDemos are rejected with a message a person can ac
       'a sampling ratio above 1',
       { observability: { tracing: { samplingRatio: 1.5 } } },
       'spec.observability.tracing.samplingRatio in body should be less than or equal to 1',
+    ],
+    [
+      'an unknown log backend',
+      { observability: { logs: { backend: 'elasticsearch' } } },
+      'spec.observability.logs.backend: Unsupported value: "elasticsearch"',
+    ],
+    [
+      'a log retention that is not a whole number of days',
+      { observability: { logs: { retention: '36h' } } },
+      'logs.retention must be a whole number of days in hours, such as 24h or 168h',
+    ],
+    [
+      'a log retention in days rather than hours',
+      { observability: { logs: { retention: '7d' } } },
+      'spec.observability.logs.retention in body should match',
     ],
     [
       'a Prometheus retention that is not a duration',

@@ -295,6 +295,7 @@ describe('the ObservabilityDemo CRD', () => {
         /serviceGraphs.*spanMetrics.*prometheusRemoteWriteUrl/,
         'write metrics to Prometheus',
       ],
+      ['spec.observability.logs.retention', /% 24 == 0/, 'a whole number of days'],
       ['spec.observability.external.otlpEndpoint', /isURL\(self\)/, 'otlpEndpoint must be an absolute http'],
       ['spec.observability.external.prometheusRemoteWriteUrl', /isURL\(self\)/, 'must be an absolute http'],
       ...SERVICES.flatMap((s): [string, RegExp, string][] => [

@@ -15,6 +15,7 @@ describe('manifests/samples', () => {
       'fault-scenario.yaml',
       'full.yaml',
       'jaeger.yaml',
+      'local.yaml',
       'minimal.yaml',
     ]);
   });

@@ -31,6 +31,12 @@ export {
   type StartupOutcome,
 } from './process/service-cli.js';
 export { pollUntil } from './process/poll.js';
-export { SPAN_KIND, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './otlp-receiver.js';
+export {
+  SPAN_KIND,
+  startOtlpReceiver,
+  type OtlpReceiver,
+  type ReceivedLog,
+  type ReceivedSpan,
+} from './otlp-receiver.js';
 export * from './dataplane/index.js';
 export * from './observability/index.js';

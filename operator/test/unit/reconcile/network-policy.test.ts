@@ -89,7 +89,7 @@ describe('networkPolicyValues', () => {
       operator,
     );
     expect(Object.values(v).map((c) => c['enabled'])).toEqual(Object.values(v).map(() => false));
-    expect(Object.keys(v)).toHaveLength(8);
+    expect(Object.keys(v)).toHaveLength(9);
   });
 
   it("opens the ports of the external endpoints, then the user's rules, and passes gatewayFrom", () => {

@@ -16,6 +16,7 @@ function demo(
     faults?: unknown[];
     grafana?: boolean;
     backend?: 'tempo' | 'jaeger' | 'none';
+    logs?: 'loki' | 'none';
     external?: Record<string, string>;
   } = {},
 ): DefaultedObservabilityDemo {
@@ -43,6 +44,7 @@ function demo(
       },
       observability: {
         tracing: { samplingRatio: 0.5, backend: overrides.backend ?? 'tempo' },
+        logs: { backend: overrides.logs ?? 'none', retention: '48h' },
         prometheus: { enabled: true, retention: '6h', alertsFor: '5m' },
         collector: { serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: overrides.grafana ?? true },
@@ -150,6 +152,43 @@ describe('planComponents', () => {
     expect(managed.find((p) => p.component === 'tempo')?.values).toMatchObject({
       fullnameOverride: 'shop-tempo',
     });
+  });
+
+  it('with logs.backend loki runs Loki, sends the services' logs through the Collector to it, and gives Grafana its data source', () => {
+    const plans = planComponents(demo({ logs: 'loki' }), servicesValues);
+    expect(plans.map((p) => p.component)).toEqual([
+      'nats',
+      'postgres',
+      'prometheus',
+      'collector',
+      'tempo',
+      'loki',
+      'grafana',
+      'services',
+    ]);
+    expect(plans.find((p) => p.component === 'loki')?.values).toMatchObject({
+      fullnameOverride: 'shop-loki',
+      retention: '48h',
+      networkPolicy: { enabled: true },
+      persistence: { whenDeleted: 'Delete' },
+    });
+    expect(plans.find((p) => p.component === 'collector')?.values.logs).toEqual({
+      backends: [{ name: 'loki', endpoint: 'http://shop-loki:3100/otlp' }],
+    });
+    expect(plans.find((p) => p.component === 'grafana')?.values.datasources).toMatchObject({
+      logs: { enabled: true, url: 'http://shop-loki:3100' },
+    });
+    expect(plans.find((p) => p.component === 'services')?.values.logs).toEqual({ otlp: true });
+  });
+
+  it('with logs.backend none keeps logs on stdout: no Loki, no logs pipeline, no Loki data source', () => {
+    const plans = planComponents(demo({ logs: 'none' }), servicesValues);
+    expect(plans.map((p) => p.component)).not.toContain('loki');
+    expect(plans.find((p) => p.component === 'collector')?.values.logs).toEqual({ backends: [] });
+    expect(plans.find((p) => p.component === 'grafana')?.values.datasources).toMatchObject({
+      logs: { enabled: false },
+    });
+    expect(plans.find((p) => p.component === 'services')?.values.logs).toEqual({ otlp: false });
   });
 
   it('stores traces in Jaeger when the CR says so, with the matching Grafana data source', () => {

@@ -41,6 +41,7 @@ function demo(
       observability: {
         prometheus: { enabled: true, retention: '6h' },
         tracing: { samplingRatio: 1, backend: 'tempo' },
+        logs: { backend: 'loki', retention: '24h' },
         collector: { serviceGraphs: true, spanMetrics: true },
         grafana: { enabled: true },
         external: {},

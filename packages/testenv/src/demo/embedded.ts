@@ -49,9 +49,9 @@ const NAME_LABEL = 'app.kubernetes.io/name';
 
 export interface EmbeddedDemoOptions {
   /**
-   * The ObservabilityDemo to apply; manifests/samples/jaeger.yaml by default. Its trace backend must be jaeger (or
-   * none): Tempo has no local build (its module is AGPL, which this project does not build), so only Jaeger v2 can
-   * run here as a process.
+   * The ObservabilityDemo to apply; manifests/samples/local.yaml by default. Its trace backend must be jaeger (or
+   * none) and its log backend none: Tempo and Loki have no local build (their modules are AGPL, which this project
+   * does not build), so only Jaeger v2 can run here as a process, and logs stay in each process's log file.
    */
   sample?: string;
   /** Namespace of the demo (created with PodSecurity restricted); "demo" by default. */
@@ -172,7 +172,7 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
     options.log?.(line);
   };
   const namespace = options.namespace ?? 'demo';
-  const sample = options.sample ?? join(repoRoot, 'manifests', 'samples', 'jaeger.yaml');
+  const sample = options.sample ?? join(repoRoot, 'manifests', 'samples', 'local.yaml');
   const name = nameOfSample(sample);
   const logs = join(options.dir, 'logs');
   mkdirSync(logs, { recursive: true });
@@ -345,7 +345,12 @@ export async function startEmbeddedDemo(options: EmbeddedDemoOptions): Promise<E
     if (workloadOf('tempo') !== undefined)
       throw new Error(
         'embedded demo: the CR stores traces in Tempo, which has no local build here (its module is AGPL); ' +
-          'set spec.observability.tracing.backend to jaeger, as manifests/samples/jaeger.yaml does',
+          'set spec.observability.tracing.backend to jaeger, as manifests/samples/local.yaml does',
+      );
+    if (workloadOf('loki') !== undefined)
+      throw new Error(
+        'embedded demo: the CR stores logs in Loki, which has no local build here (its module is AGPL); ' +
+          'set spec.observability.logs.backend to none, as manifests/samples/local.yaml does',
       );
     let jaeger: JaegerServer | undefined;
     if (workloadOf('jaeger') !== undefined) {

@@ -27,9 +27,9 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'obsdemo-e2e-'));
-  // The Jaeger sample (Tempo has no local build), with alerts that fire after 30 s of their condition, not 5 min.
+  // The local sample (Jaeger: Tempo has no local build), with alerts that fire after 30 s of their condition, not 5 min.
   const sample = join(dir, 'sample.yaml');
-  const jaegerSample = readFileSync(join(repoRoot, 'manifests', 'samples', 'jaeger.yaml'), 'utf8');
+  const jaegerSample = readFileSync(join(repoRoot, 'manifests', 'samples', 'local.yaml'), 'utf8');
   const withAlerts = jaegerSample.replace(
     /^ {2}observability:$/m,
     '  observability:\n    prometheus: { alertsFor: 30s }',

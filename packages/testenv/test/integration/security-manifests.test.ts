@@ -248,6 +248,7 @@ const ALL_POLICIES = [
   'prometheus',
   'otel-collector',
   'tempo',
+  'loki',
   'grafana',
   'demo-services',
 ].map((c) => `${c}.networkPolicy.enabled=true`);
