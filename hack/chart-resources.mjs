@@ -1,5 +1,5 @@
 // Sums the resource requests and limits of every workload the charts render with a profile (small by default) and a
-// trace backend (tempo by default, or jaeger: a demo runs one of them), from the real `helm template` output, and
+// trace backend (tempo by default, or jaeger: a demo runs one of them) and Loki, from the real `helm template` output, and
 // prints a Markdown table for docs/charts.md.
 // Usage: node hack/chart-resources.mjs [small|standard] [tempo|jaeger]
 import { execFileSync } from 'node:child_process';
@@ -17,6 +17,7 @@ const charts = [
   'prometheus',
   'otel-collector',
   backend,
+  'loki',
   'grafana',
   'demo-services',
   'obsdemo-operator',
