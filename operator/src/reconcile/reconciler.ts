@@ -98,6 +98,8 @@ const refOf = (o: Unstructured): InventoryReference => ({
   name: o.metadata.name,
   ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
 });
+type FailureReason = 'RenderFailed' | 'ApplyFailed';
+
 const refKey = (r: InventoryReference) => `${r.apiVersion}|${r.kind}|${r.namespace ?? ''}|${r.name}`;
 
 function randomPassword(): string {
@@ -105,9 +107,10 @@ function randomPassword(): string {
 }
 
 /**
- * One reconcile of one ObservabilityDemo: re-reads everything, is idempotent, and writes only what differs.
- * CR → per-component values → helm template (cached) → server-side apply with owner references and inventory
- * labels → prune what is no longer rendered → workload readiness → status through /status.
+ * One reconcile of one ObservabilityDemo: re-reads everything, is idempotent, and writes only what differs. Its
+ * phases, in order: ensureSecrets (generated credentials) → render (CR → per-component values → helm template,
+ * cached, with owner references and inventory labels) → apply (server-side apply of what drifted) → prune (what
+ * is no longer rendered) → updateStatus (workload readiness and telemetry, through /status).
  */
 export class DemoReconciler {
   private readonly now: () => Date;
@@ -132,128 +135,31 @@ export class DemoReconciler {
     });
     // Deleted: owner references let the garbage collector remove everything we created.
     if (demo === undefined || demo.metadata?.deletionTimestamp) return { applied: 0, pruned: 0 };
-    const generation = demo.metadata?.generation ?? 0;
-
     if (demo.spec.paused) {
-      await this.writeStatus(client, demo, {
-        ...demo.status,
-        phase: 'Paused',
-        conditions: setConditions(
-          demo.status?.conditions ?? [],
-          [
-            {
-              type: 'Progressing',
-              status: 'False',
-              reason: 'Paused',
-              message: 'spec.paused is true: nothing is applied',
-            },
-          ],
-          generation,
-          this.now(),
-        ),
-      });
+      await this.updatePausedStatus(client, demo);
       return { applied: 0, pruned: 0 };
     }
+    const failed = (reason: FailureReason) => (error: unknown) =>
+      this.reportFailure(client, demo, reason, error, signal);
 
-    let desired: Unstructured[];
-    try {
-      await this.ensureSecrets(client, demo);
-      desired = await this.render(demo, signal);
-    } catch (error) {
-      signal?.throwIfAborted();
-      await this.reportFailure(client, demo, 'RenderFailed', error);
-      throw error;
-    }
-
-    let applied: number;
-    let live: Unstructured[];
-    let pruned: number;
-    try {
-      ({ applied, live } = await this.applyAll(client, desired));
-      pruned = await this.prune(client, demo, desired);
-    } catch (error) {
-      signal?.throwIfAborted();
-      await this.reportFailure(client, demo, 'ApplyFailed', error);
-      throw error;
-    }
+    const desired = await this.ensureSecrets(client, demo)
+      .then(() => this.render(demo, signal))
+      .catch(failed('RenderFailed'));
+    const { applied, live } = await this.apply(client, desired).catch(failed('ApplyFailed'));
+    const pruned = await this.prune(client, demo, desired).catch(failed('ApplyFailed'));
     if (applied > 0) this.deps.recordEvent?.(demo, 'Normal', 'Applied', `applied ${applied} object(s)`);
     if (pruned > 0)
       this.deps.recordEvent?.(demo, 'Normal', 'Pruned', `deleted ${pruned} object(s) no longer rendered`);
 
-    const components = this.readComponents(desired, live);
-    const allReady = components.every((c) => c.ready >= c.desired);
-    const notReady = components
-      .filter((c) => c.ready < c.desired)
-      .map((c) => `${c.name} ${c.ready}/${c.desired}`);
-    const services = components.filter((c) => (SERVICE_NAMES as readonly string[]).includes(c.name));
-    const observed: ObservedCondition[] = [
-      allReady
-        ? {
-            type: 'Ready',
-            status: 'True',
-            reason: 'AllComponentsReady',
-            message: `${components.length} components ready`,
-          }
-        : {
-            type: 'Ready',
-            status: 'False',
-            reason: 'ComponentsNotReady',
-            message: `waiting for ${notReady.join(', ')}`,
-          },
-      allReady
-        ? {
-            type: 'Progressing',
-            status: 'False',
-            reason: 'RolloutComplete',
-            message: 'every component is up to date',
-          }
-        : {
-            type: 'Progressing',
-            status: 'True',
-            reason: 'RollingOut',
-            message: `waiting for ${notReady.join(', ')}`,
-          },
-      {
-        type: 'Degraded',
-        status: 'False',
-        reason: 'AsExpected',
-        message: 'rendered and applied without errors',
-      },
-    ];
-    const prometheus = components.find((c) => c.name === 'prometheus');
-    const telemetry = await this.deps.verifyTelemetry?.(demo, {
-      prometheusReady:
-        prometheus !== undefined && prometheus.ready >= prometheus.desired && prometheus.desired > 0,
-      ...(signal ? { signal } : {}),
-    });
-    if (telemetry) observed.push(telemetry.condition);
-    const previousReady = demo.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-    const status: ObservabilityDemoStatus = {
-      ...demo.status,
-      observedGeneration: generation,
-      phase: allReady ? 'Ready' : 'Progressing',
-      servicesReady: `${services.filter((c) => c.ready >= c.desired).length}/${services.length}`,
-      conditions: setConditions(demo.status?.conditions ?? [], observed, generation, this.now()),
-      components,
-      endpoints: componentNames(demo).endpoints(new Set(components.map((c) => c.name))),
-      inventory: desired.map(refOf),
-    };
-    await this.writeStatus(client, demo, status);
-    if (allReady && previousReady !== 'True') {
-      this.deps.recordEvent?.(demo, 'Normal', 'Ready', 'every component is ready');
-    }
-    const requeueAfter = Math.min(
-      allReady ? Infinity : NOT_READY_RECHECK_MS,
-      telemetry?.recheckAfterMs ?? Infinity,
-    );
-    return { applied, pruned, ...(Number.isFinite(requeueAfter) ? { requeueAfter } : {}) };
+    const requeueAfter = await this.updateStatus(client, demo, desired, live, signal);
+    return { applied, pruned, ...(requeueAfter !== undefined ? { requeueAfter } : {}) };
   }
 
   /**
-   * Generated credentials: created once, never overwritten, never logged, and never read back. The operator may
-   * only create Secrets (no get, list or watch): it POSTs each one and takes 409 AlreadyExists as "exists", so
-   * its RBAC cannot read any Secret, its own included. A confirmed Secret is not POSTed again for a while, so an
-   * unchanged demo costs no request; a deleted one is recreated after that.
+   * Phase 1, generated credentials: created once, never overwritten, never logged, and never read back. The
+   * operator may only create Secrets (no get, list or watch): it POSTs each one and takes 409 AlreadyExists as
+   * "exists", so its RBAC cannot read any Secret, its own included. A confirmed Secret is not POSTed again for a
+   * while, so an unchanged demo costs no request; a deleted one is recreated after that.
    */
   private async ensureSecrets(client: ResourceClient, demo: DefaultedObservabilityDemo): Promise<void> {
     const { name, namespace, uid } = id(demo);
@@ -314,6 +220,10 @@ export class DemoReconciler {
     };
   }
 
+  /**
+   * Phase 2: every component's chart rendered with the values the demo implies, each object labelled and owned
+   * by the demo, in apply order.
+   */
   private async render(demo: DefaultedObservabilityDemo, signal?: AbortSignal): Promise<Unstructured[]> {
     const plans = withComponentDefaults(
       planComponents(demo, this.deps.servicesValues, this.deps.operatorLocation),
@@ -346,15 +256,15 @@ export class DemoReconciler {
   }
 
   /**
-   * Server-side apply of each object whose rendered fields differ from the live object, or whose live object
-   * still has a field our field manager applied before and the charts no longer render (the apply removes it;
-   * fields other managers own stay). The reads go out in
-   * parallel (a demo renders some forty objects, and their round trips dominated a reconcile); the writes go
-   * kind by kind in KIND_ORDER, so what a workload depends on exists first, and in parallel within a kind.
+   * Phase 3, server-side apply of each object whose rendered fields differ from the live object, or whose live
+   * object still has a field our field manager applied before and the charts no longer render (the apply removes
+   * it; fields other managers own stay). The reads go out in parallel (a demo renders some forty objects, and
+   * their round trips dominated a reconcile); the writes go kind by kind in KIND_ORDER, so what a workload
+   * depends on exists first, and in parallel within a kind.
    * Returns the live state of every object afterwards (the read, or the apply's answer), which the readiness
    * report uses instead of reading again.
    */
-  private async applyAll(
+  private async apply(
     client: ResourceClient,
     desired: Unstructured[],
   ): Promise<{ applied: number; live: Unstructured[] }> {
@@ -393,6 +303,7 @@ export class DemoReconciler {
     return { applied: drifted.length, live: live as Unstructured[] };
   }
 
+  /** Phase 4: deletes what the last status' inventory lists and this render no longer has. */
   private async prune(
     client: ResourceClient,
     demo: DefaultedObservabilityDemo,
@@ -407,40 +318,89 @@ export class DemoReconciler {
     return pruned;
   }
 
-  private readComponents(desired: Unstructured[], live: Unstructured[]): ComponentStatus[] {
-    const components: ComponentStatus[] = [];
-    for (const [i, w] of desired.entries()) {
-      if (!WORKLOAD_KINDS.has(w.kind)) continue;
-      const state = live[i] as
-        | {
-            metadata?: { generation?: number };
-            spec?: { replicas?: number };
-            status?: { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
-          }
-        | undefined;
-      const desiredReplicas = state?.spec?.replicas ?? 1;
-      const current = state?.status?.observedGeneration === state?.metadata?.generation;
-      const ready = current
-        ? Math.min(state?.status?.readyReplicas ?? 0, state?.status?.updatedReplicas ?? 0)
-        : 0;
-      const labels = w.metadata.labels ?? {};
-      components.push({
-        name: labels['app.kubernetes.io/name'] ?? w.metadata.name,
-        kind: w.kind as 'Deployment' | 'StatefulSet',
-        ready,
-        desired: desiredReplicas,
-        ...(labels['app.kubernetes.io/version'] ? { version: labels['app.kubernetes.io/version'] } : {}),
-      });
+  /** Phase 5: status from the live workloads and the telemetry check; returns when to look again, if at all. */
+  private async updateStatus(
+    client: ResourceClient,
+    demo: DefaultedObservabilityDemo,
+    desired: Unstructured[],
+    live: Unstructured[],
+    signal: AbortSignal | undefined,
+  ): Promise<number | undefined> {
+    const generation = demo.metadata?.generation ?? 0;
+    const components = readComponents(desired, live);
+    const allReady = components.every((c) => c.ready >= c.desired);
+    const observed = workloadConditions(components);
+    const telemetry = await this.checkTelemetry(demo, components, signal);
+    if (telemetry) observed.push(telemetry.condition);
+    const services = components.filter((c) => (SERVICE_NAMES as readonly string[]).includes(c.name));
+    const previousReady = demo.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    await this.writeStatus(client, demo, {
+      ...demo.status,
+      observedGeneration: generation,
+      phase: allReady ? 'Ready' : 'Progressing',
+      servicesReady: `${services.filter((c) => c.ready >= c.desired).length}/${services.length}`,
+      conditions: setConditions(demo.status?.conditions ?? [], observed, generation, this.now()),
+      components,
+      endpoints: componentNames(demo).endpoints(new Set(components.map((c) => c.name))),
+      inventory: desired.map(refOf),
+    });
+    if (allReady && previousReady !== 'True') {
+      this.deps.recordEvent?.(demo, 'Normal', 'Ready', 'every component is ready');
     }
-    return components;
+    const requeueAfter = Math.min(
+      allReady ? Infinity : NOT_READY_RECHECK_MS,
+      telemetry?.recheckAfterMs ?? Infinity,
+    );
+    return Number.isFinite(requeueAfter) ? requeueAfter : undefined;
   }
 
+  /** The TelemetryVerified observation, when the reconciler was given a check. */
+  private async checkTelemetry(
+    demo: DefaultedObservabilityDemo,
+    components: ComponentStatus[],
+    signal: AbortSignal | undefined,
+  ): Promise<TelemetryCheck | undefined> {
+    const prometheus = components.find((c) => c.name === 'prometheus');
+    return this.deps.verifyTelemetry?.(demo, {
+      prometheusReady:
+        prometheus !== undefined && prometheus.ready >= prometheus.desired && prometheus.desired > 0,
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  /** `spec.paused`: only the status says so; nothing is applied. */
+  private async updatePausedStatus(client: ResourceClient, demo: DefaultedObservabilityDemo): Promise<void> {
+    await this.writeStatus(client, demo, {
+      ...demo.status,
+      phase: 'Paused',
+      conditions: setConditions(
+        demo.status?.conditions ?? [],
+        [
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'Paused',
+            message: 'spec.paused is true: nothing is applied',
+          },
+        ],
+        demo.metadata?.generation ?? 0,
+        this.now(),
+      ),
+    });
+  }
+
+  /**
+   * A failed phase: unless the reconcile was aborted (which writes nothing more), a Warning Event and
+   * Degraded=True with the error; then the error is thrown on, for the controller to retry with backoff.
+   */
   private async reportFailure(
     client: ResourceClient,
     demo: DefaultedObservabilityDemo,
-    reason: string,
+    reason: FailureReason,
     error: unknown,
-  ): Promise<void> {
+    signal: AbortSignal | undefined,
+  ): Promise<never> {
+    signal?.throwIfAborted();
     const message = (error instanceof Error ? error.message : String(error)).slice(0, 1000);
     this.deps.recordEvent?.(demo, 'Warning', reason, message);
     const conditions = setConditions(
@@ -450,6 +410,7 @@ export class DemoReconciler {
       this.now(),
     );
     await this.writeStatus(client, demo, { ...demo.status, phase: 'Degraded', conditions });
+    throw error;
   }
 
   /** Writes status only when it changed, so a resync of an unchanged demo writes nothing. */
@@ -470,6 +431,67 @@ export class DemoReconciler {
       { subresource: 'status' },
     );
   }
+}
+
+/** Ready and desired replicas of each rendered Deployment and StatefulSet, from its live state. */
+function readComponents(desired: Unstructured[], live: Unstructured[]): ComponentStatus[] {
+  const components: ComponentStatus[] = [];
+  for (const [i, w] of desired.entries()) {
+    if (!WORKLOAD_KINDS.has(w.kind)) continue;
+    const state = live[i] as
+      | {
+          metadata?: { generation?: number };
+          spec?: { replicas?: number };
+          status?: { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
+        }
+      | undefined;
+    const desiredReplicas = state?.spec?.replicas ?? 1;
+    const current = state?.status?.observedGeneration === state?.metadata?.generation;
+    const ready = current
+      ? Math.min(state?.status?.readyReplicas ?? 0, state?.status?.updatedReplicas ?? 0)
+      : 0;
+    const labels = w.metadata.labels ?? {};
+    components.push({
+      name: labels['app.kubernetes.io/name'] ?? w.metadata.name,
+      kind: w.kind as 'Deployment' | 'StatefulSet',
+      ready,
+      desired: desiredReplicas,
+      ...(labels['app.kubernetes.io/version'] ? { version: labels['app.kubernetes.io/version'] } : {}),
+    });
+  }
+  return components;
+}
+
+/** Ready, Progressing and Degraded (as no phase failed) from the workloads' readiness. */
+function workloadConditions(components: ComponentStatus[]): ObservedCondition[] {
+  const notReady = components
+    .filter((c) => c.ready < c.desired)
+    .map((c) => `${c.name} ${c.ready}/${c.desired}`);
+  const waiting = `waiting for ${notReady.join(', ')}`;
+  return [
+    notReady.length === 0
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'AllComponentsReady',
+          message: `${components.length} components ready`,
+        }
+      : { type: 'Ready', status: 'False', reason: 'ComponentsNotReady', message: waiting },
+    notReady.length === 0
+      ? {
+          type: 'Progressing',
+          status: 'False',
+          reason: 'RolloutComplete',
+          message: 'every component is up to date',
+        }
+      : { type: 'Progressing', status: 'True', reason: 'RollingOut', message: waiting },
+    {
+      type: 'Degraded',
+      status: 'False',
+      reason: 'AsExpected',
+      message: 'rendered and applied without errors',
+    },
+  ];
 }
 
 /** Name, namespace and uid of a demo read from the API server, where they are always set. */
