@@ -112,6 +112,7 @@ describe('DemoReconciler', () => {
       `${INSTANCE_LABEL}=shop`,
     );
     expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual([
+      'shop-loki',
       'shop-nats',
       'shop-postgres',
       'shop-prometheus',
@@ -129,6 +130,7 @@ describe('DemoReconciler', () => {
         'grafana',
         'invoices',
         'loadgen',
+        'loki',
         'nats',
         'otel-collector',
         'postgres',
@@ -172,7 +174,7 @@ describe('DemoReconciler', () => {
       '--operator',
       `obsdemo-system:${labels}`,
     ]);
-    expect(stdout).toMatch(/^11 NetworkPolicies allow exactly the \d+ documented flows/);
+    expect(stdout).toMatch(/^12 NetworkPolicies allow exactly the \d+ documented flows/);
   });
 
   it('writes nothing when nothing changed', async () => {
