@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The charts on real pods, a step of `make test-kind` (after the cluster check, before the operator tests):
 #   1. `ct install` (chart-testing) of every chart whose images exist offline: helm install --wait with the chart's
-#      ci/ci-values.yaml and its offline overlay (ci/offline.yaml, the images `make images` built), then `helm test`
+#      ci/ci-values.yaml (and, for nats, ci/cluster-values.yaml: three servers) and its offline overlay
+#      (ci/offline.yaml, the images `make images` built), then `helm test`
 #      against the real pods, in a namespace that enforces PodSecurity "restricted". demo-services needs Postgres,
 #      NATS and its upstreams, so its own `helm test` runs inside the umbrella's (helm test runs the subcharts'
-#      test hooks too). Grafana and Tempo have no image here (AGPL: never built), so they are not installed; their
+#      test hooks too). Grafana, Tempo and Loki have no image here (AGPL: never built), so they are not installed; their
 #      manifests are applied under "restricted" by `make test-charts` on the local control plane.
 #   2. `helm upgrade` of the umbrella release with changed values (every service's log level, a pod annotation on
 #      NATS and Postgres): every pod is replaced, and an order placed before the upgrade is still in Postgres, its
@@ -57,10 +58,12 @@ kubectl label namespace "$NS" pod-security.kubernetes.io/enforce=restricted \
 
 # A copy of charts/ in which ci/ holds only ci-values.yaml: the other ci/*-values.yaml variants (NetworkPolicies,
 # an existing Secret, HA) are rendered and applied under "restricted" by `make test-charts`; installing each of them
-# on pods too would double this step. Copied, so `helm dependency build` writes nothing into the tree.
+# on pods too would double this step. The exception is the nats chart's cluster-values.yaml: a 3-server JetStream
+# cluster (routes, an R3 stream in its helm test) is something only real pods show. Copied, so `helm dependency
+# build` writes nothing into the tree.
 cp -r "$KIND_ROOT/charts" "$stage/"
 for dir in "$stage"/charts/*/ci; do
-  find "$dir" -name '*-values.yaml' ! -name ci-values.yaml -delete
+  find "$dir" -name '*-values.yaml' ! -name ci-values.yaml ! -path '*/nats/ci/cluster-values.yaml' -delete
 done
 
 # ct_install CHART [ct flags...]: install, wait, helm test; counts the result.
