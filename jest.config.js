@@ -13,7 +13,8 @@ const common = {
     ],
   },
   moduleNameMapper: {
-    '^@obsdemo/(contracts|database|telemetry|testenv)$': '<rootDir>/packages/$1/src/index.ts',
+    '^@obsdemo/(base|contracts|database|service-kit|telemetry|testenv)$':
+      '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   roots,

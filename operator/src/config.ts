@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { env } from '@obsdemo/telemetry';
+import { env } from '@obsdemo/base';
 import { z } from 'zod';
 import { parsePodLabels } from './reconcile/network-policy.js';
 import { parseComponentDefaults } from './reconcile/plan.js';

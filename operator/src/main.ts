@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createLogger, createRegistry, currentTelemetry, loadConfig } from '@obsdemo/telemetry';
+import { loadConfig } from '@obsdemo/base';
+import { createLogger, createRegistry, currentTelemetry } from '@obsdemo/telemetry';
 import { OperatorConfigSchema } from './config.js';
 import { startManager } from './manager.js';
 

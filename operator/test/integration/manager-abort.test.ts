@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import { parseConfig } from '@obsdemo/telemetry';
+import { parseConfig } from '@obsdemo/base';
 import {
   createTestNamespace,
   deleteTestNamespace,

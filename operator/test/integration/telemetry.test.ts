@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { dump, load } from 'js-yaml';
-import { parseConfig } from '@obsdemo/telemetry';
+import { parseConfig } from '@obsdemo/base';
 import {
   createTestNamespace,
   deleteTestNamespace,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, parseConfig } from '@obsdemo/telemetry';
+import { ConfigError, parseConfig } from '@obsdemo/base';
 import { OperatorConfigSchema } from '../../src/config.js';
 
 describe('OperatorConfigSchema', () => {

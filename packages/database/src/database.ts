@@ -1,9 +1,5 @@
-import {
-  classifySql,
-  createDatabaseMetrics,
-  type DependencyFailure,
-  type PoolStats,
-} from '@obsdemo/telemetry';
+import { classifySql, createDatabaseMetrics, type PoolStats } from '@obsdemo/telemetry';
+import type { DependencyFailure } from '@obsdemo/service-kit';
 import type { OpenMetricsContentType, Registry } from 'prom-client';
 import { ConnectionError, DatabaseError, Sequelize } from 'sequelize';
 

@@ -8,7 +8,7 @@ import { createAddHookMessageChannel } from 'import-in-the-middle';
 const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
 register('import-in-the-middle/hook.mjs', import.meta.url, registerOptions);
 
-const { ConfigError } = await import('./config.js');
+const { ConfigError } = await import('@obsdemo/base');
 const { startTelemetry, telemetryOptionsFromEnv } = await import('./tracing.js');
 try {
   startTelemetry(telemetryOptionsFromEnv());

@@ -18,7 +18,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { z } from 'zod';
-import { env, parseConfig } from './config.js';
+import { env, parseConfig } from '@obsdemo/base';
 
 export const OTEL_ENV = z.object({
   OTEL_SERVICE_NAME: env.string('unknown_service'),

@@ -1,4 +1,4 @@
-import { serviceApp, type ServiceAppOptions } from '@obsdemo/telemetry';
+import { serviceApp, type ServiceAppOptions } from '@obsdemo/service-kit';
 import express, { type Express } from 'express';
 import { diagnosticRoutes } from './routes/diagnostics.js';
 import { orderRoutes } from './routes/orders.js';

@@ -1,5 +1,5 @@
 import { natsStreamReplicasEnv } from '@obsdemo/contracts';
-import { FAULT_ENV, env } from '@obsdemo/telemetry';
+import { FAULT_ENV, env } from '@obsdemo/service-kit';
 import { z } from 'zod';
 
 export const CatalogConfigSchema = z.object({

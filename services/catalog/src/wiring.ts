@@ -3,10 +3,10 @@ import {
   createHttpMetrics,
   createLogger,
   createRegistry,
-  faultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
+import { faultConfig } from '@obsdemo/service-kit';
 import type { Express } from 'express';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';

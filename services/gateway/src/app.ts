@@ -1,3 +1,4 @@
+import type { HttpMetrics, Logger } from '@obsdemo/telemetry';
 import {
   errorMiddleware,
   faultInjection,
@@ -5,9 +6,7 @@ import {
   opsRouter,
   redMiddleware,
   type FaultConfig,
-  type HttpMetrics,
-  type Logger,
-} from '@obsdemo/telemetry';
+} from '@obsdemo/service-kit';
 import compression from 'compression';
 import cors from 'cors';
 import express, { type Express, type RequestHandler } from 'express';

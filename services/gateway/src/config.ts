@@ -1,4 +1,4 @@
-import { FAULT_ENV, env } from '@obsdemo/telemetry';
+import { FAULT_ENV, env } from '@obsdemo/service-kit';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { compileRouteAllowList } from './cache/routes.js';

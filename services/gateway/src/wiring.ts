@@ -2,10 +2,10 @@ import {
   createHttpMetrics,
   createLogger,
   createRegistry,
-  faultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
+import { faultConfig } from '@obsdemo/service-kit';
 import type { Express, RequestHandler } from 'express';
 import { Counter, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { createApp } from './app.js';

@@ -1,4 +1,4 @@
-import { serviceApp, type ServiceAppOptions } from '@obsdemo/telemetry';
+import { serviceApp, type ServiceAppOptions } from '@obsdemo/service-kit';
 import type { Express } from 'express';
 import { invoiceRoutes } from './routes/invoices.js';
 import type { InvoiceService } from './services/invoices.js';

@@ -1,4 +1,4 @@
-import { buildOpenApi, type RouteDoc } from '@obsdemo/telemetry';
+import { buildOpenApi, type RouteDoc } from '@obsdemo/service-kit';
 import {
   IdParams,
   Invoice,

@@ -1,11 +1,5 @@
-import {
-  errorMiddleware,
-  notFoundHandler,
-  opsRouter,
-  redMiddleware,
-  type HttpMetrics,
-  type Logger,
-} from '@obsdemo/telemetry';
+import type { HttpMetrics, Logger } from '@obsdemo/telemetry';
+import { errorMiddleware, notFoundHandler, opsRouter, redMiddleware } from '@obsdemo/service-kit';
 import express, { type Express } from 'express';
 
 export interface AppDeps {

@@ -1,4 +1,4 @@
-import { env } from '@obsdemo/telemetry';
+import { env } from '@obsdemo/service-kit';
 import { z } from 'zod';
 import { MixError, formatMix, parseMix } from './mix.js';
 

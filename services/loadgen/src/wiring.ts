@@ -1,10 +1,5 @@
-import {
-  buildOpenApi,
-  createHttpMetrics,
-  createLogger,
-  createRegistry,
-  type Logger,
-} from '@obsdemo/telemetry';
+import { createHttpMetrics, createLogger, createRegistry, type Logger } from '@obsdemo/telemetry';
+import { buildOpenApi } from '@obsdemo/service-kit';
 import type { Express } from 'express';
 import type { OpenMetricsContentType, Registry } from 'prom-client';
 import { createApp } from './app.js';

@@ -1,4 +1,4 @@
-import { serviceApp, type ServiceAppOptions } from '@obsdemo/telemetry';
+import { serviceApp, type ServiceAppOptions } from '@obsdemo/service-kit';
 import express, { type Express } from 'express';
 import { analyticsRoutes } from './routes/analytics.js';
 import { processorRoutes } from './routes/processor.js';

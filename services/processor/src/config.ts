@@ -1,4 +1,4 @@
-import { FAULT_ENV, env } from '@obsdemo/telemetry';
+import { FAULT_ENV, env } from '@obsdemo/service-kit';
 import { z } from 'zod';
 
 export const ProcessorConfigSchema = z.object({

@@ -1,4 +1,5 @@
-import { createLogger, createShutdown, currentTelemetry, loadConfig } from '@obsdemo/telemetry';
+import { createLogger, currentTelemetry } from '@obsdemo/telemetry';
+import { createShutdown, loadConfig } from '@obsdemo/service-kit';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { ProcessorConfigSchema } from './config.js';

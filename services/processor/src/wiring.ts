@@ -3,10 +3,10 @@ import {
   createHttpMetrics,
   createLogger,
   createRegistry,
-  faultConfig,
   type HttpMetrics,
   type Logger,
 } from '@obsdemo/telemetry';
+import { faultConfig } from '@obsdemo/service-kit';
 import type { Express } from 'express';
 import { Counter, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { createApp } from './app.js';

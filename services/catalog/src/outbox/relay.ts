@@ -1,5 +1,6 @@
 import { ORDERS_STREAM, ensureOrdersStream, natsServers, type StreamReplicas } from '@obsdemo/contracts';
-import { deserializeContext, publishWithTrace, type Logger } from '@obsdemo/telemetry';
+import type { Logger } from '@obsdemo/telemetry';
+import { deserializeContext, publishWithTrace } from '@obsdemo/service-kit';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { Counter, Gauge, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { QueryTypes, type Sequelize } from 'sequelize';

@@ -1,4 +1,4 @@
-import { HttpError, parseRequest } from '@obsdemo/telemetry';
+import { HttpError, parseRequest } from '@obsdemo/service-kit';
 import { Router } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
 import { shouldFail } from '../domain/faults.js';

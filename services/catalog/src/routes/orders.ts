@@ -1,4 +1,4 @@
-import { parseRequest } from '@obsdemo/telemetry';
+import { parseRequest } from '@obsdemo/service-kit';
 import { Router, type RequestHandler } from 'express';
 import { IdParams, NewOrder, OrderListQuery } from '../schemas.js';
 import type { OrderService } from '../services/orders.js';

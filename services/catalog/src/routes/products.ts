@@ -1,4 +1,4 @@
-import { parseRequest } from '@obsdemo/telemetry';
+import { parseRequest } from '@obsdemo/service-kit';
 import { Router, type RequestHandler } from 'express';
 import { IdParams, NewProduct, ProductListQuery, ProductUpdate } from '../schemas.js';
 import type { ProductService } from '../services/products.js';

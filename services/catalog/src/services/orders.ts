@@ -1,5 +1,6 @@
 import { ORDER_CREATED_SUBJECT, OrderCreatedV1 } from '@obsdemo/contracts';
-import { NotFoundError, serializeContext, type Logger } from '@obsdemo/telemetry';
+import type { Logger } from '@obsdemo/telemetry';
+import { NotFoundError, serializeContext } from '@obsdemo/service-kit';
 import { randomUUID } from 'node:crypto';
 import { Op, type Sequelize } from 'sequelize';
 import type { Models, OrderItemRow, OrderRow } from '../db/models.js';

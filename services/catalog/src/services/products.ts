@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '@obsdemo/telemetry';
+import { ConflictError, NotFoundError } from '@obsdemo/service-kit';
 import { Op, UniqueConstraintError } from 'sequelize';
 import type { ProductChange } from '../cache/read-cache.js';
 import type { Models, ProductRow } from '../db/models.js';

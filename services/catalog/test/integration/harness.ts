@@ -1,5 +1,6 @@
 import { ORDERS_STREAM } from '@obsdemo/contracts';
-import { createLogger, parseConfig } from '@obsdemo/telemetry';
+import { createLogger } from '@obsdemo/telemetry';
+import { parseConfig } from '@obsdemo/service-kit';
 import { startNats, startPostgres, type NatsServer, type PostgresServer } from '@obsdemo/testenv';
 import { connect, type NatsConnection, type StoredMsg } from 'nats';
 import type { AddressInfo } from 'node:net';

@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from '@jest/globals';
-import { ConfigError, createLogger, errorMiddleware, faultInjection, parseConfig } from '@obsdemo/telemetry';
+import { createLogger } from '@obsdemo/telemetry';
+import { ConfigError, errorMiddleware, faultInjection, parseConfig } from '@obsdemo/service-kit';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';

@@ -1,4 +1,5 @@
-import { routeLabel, type Logger } from '@obsdemo/telemetry';
+import type { Logger } from '@obsdemo/telemetry';
+import { routeLabel } from '@obsdemo/service-kit';
 import type { RequestHandler } from 'express';
 import { requestIdOf } from './request-id.js';
 

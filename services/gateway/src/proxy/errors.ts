@@ -1,4 +1,4 @@
-import { HttpError } from '@obsdemo/telemetry';
+import { HttpError } from '@obsdemo/service-kit';
 import type { IncomingMessage } from 'node:http';
 import type { UpstreamName } from '../routing.js';
 

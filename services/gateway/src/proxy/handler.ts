@@ -1,4 +1,5 @@
-import { HttpError, type Logger } from '@obsdemo/telemetry';
+import type { Logger } from '@obsdemo/telemetry';
+import { HttpError } from '@obsdemo/service-kit';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Histogram, Counter } from 'prom-client';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { ConfigError, parseConfig } from '@obsdemo/telemetry';
+import { ConfigError, parseConfig } from '@obsdemo/service-kit';
 import { SignJWT, errors, exportSPKI, generateKeyPair } from 'jose';
 import { GatewayConfigSchema } from '../../src/config.js';
 import { createVerifier, scopesOf } from '../../src/http/auth.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { parseConfig } from '@obsdemo/telemetry';
+import { parseConfig } from '@obsdemo/service-kit';
 import { SignJWT, exportJWK, generateKeyPair, type JSONWebKeySet } from 'jose';
 import { GatewayConfigSchema, configSummary } from '../../src/config.js';
 import { createVerifier } from '../../src/http/auth.js';

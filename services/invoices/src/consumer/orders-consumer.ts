@@ -7,7 +7,8 @@ import {
   type OrderCreated,
   type StreamReplicas,
 } from '@obsdemo/contracts';
-import { withConsumerSpan, type Logger } from '@obsdemo/telemetry';
+import type { Logger } from '@obsdemo/telemetry';
+import { withConsumerSpan } from '@obsdemo/service-kit';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   AckPolicy,

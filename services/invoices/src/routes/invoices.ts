@@ -1,4 +1,4 @@
-import { parseRequest } from '@obsdemo/telemetry';
+import { parseRequest } from '@obsdemo/service-kit';
 import { Router } from 'express';
 import { IdParams, InvoiceListQuery, OrderIdParams, ParkedListQuery } from '../schemas.js';
 import type { InvoiceService } from '../services/invoices.js';

@@ -1,4 +1,4 @@
-import { NotFoundError } from '@obsdemo/telemetry';
+import { NotFoundError } from '@obsdemo/service-kit';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { InvoiceLineRow, InvoiceRow, Models, ParkedMessageRow } from '../db/models.js';
 import type { ParkReason } from '../domain/delivery.js';

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { ConfigError, parseConfig } from '@obsdemo/telemetry';
+import { ConfigError, parseConfig } from '@obsdemo/service-kit';
 import { InvoicesConfigSchema, configSummary } from '../../src/config.js';
 import { invoicesOpenApi } from '../../src/openapi.js';
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { ConfigError, parseConfig } from '@obsdemo/telemetry';
+import { ConfigError, parseConfig } from '@obsdemo/service-kit';
 import { LoadgenConfigSchema } from '../../src/config.js';
 import { SCENARIOS, parseMix, pickScenario, type Mix } from '../../src/mix.js';
 

@@ -1,4 +1,4 @@
-import { HttpError } from '@obsdemo/telemetry';
+import { HttpError } from '@obsdemo/service-kit';
 import { z } from 'zod';
 import { retry } from '../domain/retry.js';
 import {

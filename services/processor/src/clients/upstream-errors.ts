@@ -1,4 +1,4 @@
-import { HttpError } from '@obsdemo/telemetry';
+import { HttpError } from '@obsdemo/service-kit';
 
 export interface CallSite {
   upstream: string;

@@ -1,4 +1,5 @@
-import { HttpError, type Logger } from '@obsdemo/telemetry';
+import type { Logger } from '@obsdemo/telemetry';
+import { HttpError } from '@obsdemo/service-kit';
 import pLimit from 'p-limit';
 import type { z } from 'zod';
 import { setTimeout as delay } from 'node:timers/promises';

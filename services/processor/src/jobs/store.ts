@@ -1,4 +1,4 @@
-import { NotFoundError } from '@obsdemo/telemetry';
+import { NotFoundError } from '@obsdemo/service-kit';
 import { randomUUID } from 'node:crypto';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { JobStatus } from '../domain/jobs.js';

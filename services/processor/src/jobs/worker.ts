@@ -1,4 +1,5 @@
-import { HttpError, deserializeContext, type Logger } from '@obsdemo/telemetry';
+import type { Logger } from '@obsdemo/telemetry';
+import { HttpError, deserializeContext } from '@obsdemo/service-kit';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';

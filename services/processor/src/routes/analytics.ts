@@ -1,4 +1,4 @@
-import { parseRequest } from '@obsdemo/telemetry';
+import { parseRequest } from '@obsdemo/service-kit';
 import { Router, type RequestHandler } from 'express';
 import { BatchRequest, NoQuery, OrderAnalyticsQuery } from '../schemas.js';
 import type { AnalyticsService } from '../services/analytics.js';

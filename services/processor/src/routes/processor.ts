@@ -1,4 +1,4 @@
-import { parseRequest } from '@obsdemo/telemetry';
+import { parseRequest } from '@obsdemo/service-kit';
 import { Router, type RequestHandler } from 'express';
 import { EnrichRequest, JobIdParams, JobListQuery, ProcessOrderRequest } from '../schemas.js';
 import type { JobService } from '../services/jobs.js';

@@ -1,4 +1,4 @@
-import { serializeContext } from '@obsdemo/telemetry';
+import { serializeContext } from '@obsdemo/service-kit';
 import type { JobStatus } from '../domain/jobs.js';
 import type { Job, JobStore } from '../jobs/store.js';
 

@@ -1,4 +1,4 @@
-import { HttpError } from '@obsdemo/telemetry';
+import { HttpError } from '@obsdemo/service-kit';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import pLimit from 'p-limit';
 import type { CatalogClient, CatalogProduct, NewCatalogOrder } from '../clients/catalog.js';

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
-import { createLogger, parseConfig } from '@obsdemo/telemetry';
+import { createLogger } from '@obsdemo/telemetry';
+import { parseConfig } from '@obsdemo/service-kit';
 import { closedComponents, SHUTDOWN_COMPLETE_EXIT_0, type ServiceProcess } from '@obsdemo/testenv';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

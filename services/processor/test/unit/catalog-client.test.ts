@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { HttpError } from '@obsdemo/telemetry';
+import { HttpError } from '@obsdemo/service-kit';
 import { CatalogClient } from '../../src/clients/catalog.js';
 import {
   BadGatewayError,

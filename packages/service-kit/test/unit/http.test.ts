@@ -3,18 +3,12 @@ import express from 'express';
 import { z } from 'zod';
 import { PassThrough } from 'node:stream';
 import { ConflictError, errorMiddleware, notFoundHandler } from '../../src/errors.js';
-import { createLogger } from '../../src/logger.js';
-import {
-  createHttpMetrics,
-  createRegistry,
-  redMiddleware,
-  routeLabel,
-  UNMATCHED_ROUTE,
-} from '../../src/metrics.js';
+import { createLogger, createHttpMetrics, createRegistry } from '@obsdemo/telemetry';
+import { redMiddleware, routeLabel, UNMATCHED_ROUTE } from '../../src/red-middleware.js';
 import { opsRouter } from '../../src/ops.js';
 import { parseRequest } from '../../src/validation.js';
 import { listen } from './http-fixture.js';
-import { installInMemoryTracing } from './tracing-fixture.js';
+import { installInMemoryTracing } from '../../../telemetry/test/unit/tracing-fixture.js';
 import { trace } from '@opentelemetry/api';
 
 const tracing = installInMemoryTracing();

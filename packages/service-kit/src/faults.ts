@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { setTimeout as delay } from 'node:timers/promises';
-import { env } from './config.js';
+import { env } from '@obsdemo/base';
 import { InjectedFaultError } from './errors.js';
 
 /**

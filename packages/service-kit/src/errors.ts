@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import type { Logger } from './logger.js';
+import type { Logger } from '@obsdemo/telemetry';
 
 export interface ErrorBody {
   error: string;

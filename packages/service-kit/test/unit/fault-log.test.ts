@@ -2,11 +2,10 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { trace } from '@opentelemetry/api';
 import express from 'express';
 import { PassThrough } from 'node:stream';
-import { createLogger } from '../../src/logger.js';
-import { createHttpMetrics, createRegistry } from '../../src/metrics.js';
+import { createLogger, createHttpMetrics, createRegistry } from '@obsdemo/telemetry';
 import { serviceApp } from '../../src/service-app.js';
 import { listen } from './http-fixture.js';
-import { installInMemoryTracing } from './tracing-fixture.js';
+import { installInMemoryTracing } from '../../../telemetry/test/unit/tracing-fixture.js';
 
 const logs = new PassThrough();
 let logged = '';

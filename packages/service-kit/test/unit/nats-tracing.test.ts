@@ -8,7 +8,7 @@ import {
   withConsumerSpan,
   type JetStreamPublisher,
 } from '../../src/nats.js';
-import { installInMemoryTracing } from './tracing-fixture.js';
+import { installInMemoryTracing } from '../../../telemetry/test/unit/tracing-fixture.js';
 
 const tracing = installInMemoryTracing();
 afterAll(() => tracing.uninstall());

@@ -1,9 +1,9 @@
 import express, { type Express } from 'express';
 import { errorMiddleware, notFoundHandler, type DependencyFailure } from './errors.js';
 import { faultInjection, type FaultConfig } from './faults.js';
-import type { Logger } from './logger.js';
-import { redMiddleware, type HttpMetrics } from './metrics.js';
+import type { HttpMetrics, Logger } from '@obsdemo/telemetry';
 import { opsRouter, type ReadinessCheck } from './ops.js';
+import { redMiddleware } from './red-middleware.js';
 
 export interface ServiceAppOptions {
   logger: Logger;

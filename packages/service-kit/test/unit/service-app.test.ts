@@ -1,8 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { PassThrough } from 'node:stream';
 import { HttpError } from '../../src/errors.js';
-import { createLogger } from '../../src/logger.js';
-import { createHttpMetrics, createRegistry } from '../../src/metrics.js';
+import { createLogger, createHttpMetrics, createRegistry } from '@obsdemo/telemetry';
 import { serviceApp } from '../../src/service-app.js';
 import { listen } from './http-fixture.js';
 

@@ -1,11 +1,10 @@
 import { describe, it, expect, afterEach } from '@jest/globals';
 import express from 'express';
 import { PassThrough } from 'node:stream';
-import { parseConfig } from '../../src/config.js';
+import { parseConfig } from '@obsdemo/base';
 import { errorMiddleware } from '../../src/errors.js';
 import { FAULT_ENV, decideFault, faultConfig, faultInjection, type FaultConfig } from '../../src/faults.js';
-import { createLogger } from '../../src/logger.js';
-import { createHttpMetrics, createRegistry } from '../../src/metrics.js';
+import { createLogger, createHttpMetrics, createRegistry } from '@obsdemo/telemetry';
 import { serviceApp } from '../../src/service-app.js';
 import { z } from 'zod';
 import { listen } from './http-fixture.js';

@@ -8,7 +8,7 @@ import {
   toErrorResponse,
   type DependencyFailure,
 } from '../../src/errors.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '@obsdemo/telemetry';
 import { listen } from './http-fixture.js';
 
 class StoreDown extends Error {}

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Logger } from './logger.js';
+import type { Logger } from '@obsdemo/telemetry';
 
 export interface Closer {
   name: string;

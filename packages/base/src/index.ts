@@ -1,0 +1,1 @@
+export { ConfigError, env, loadConfig, parseConfig, type LoadConfigIo } from './config.js';
