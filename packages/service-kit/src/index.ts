@@ -41,3 +41,10 @@ export {
   type JetStreamPublisher,
   type PublishOptions,
 } from './nats.js';
+export {
+  runService,
+  type RunServiceOptions,
+  type RunningService,
+  type ServiceContext,
+  type StartedService,
+} from './run-service.js';
