@@ -1,6 +1,5 @@
 // The operator's generic runtime (controller-runtime's pieces, one module each): the reconciler and main.ts
 // import from here.
-export { Backoff, exponentialDelay, sleep, withJitter, type BackoffOptions } from './backoff.js';
 export {
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,

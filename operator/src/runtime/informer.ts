@@ -1,5 +1,4 @@
-import { Backoff, sleep } from './backoff.js';
-import type { BackoffOptions } from './backoff.js';
+import { Backoff, sleep, type BackoffOptions } from '@obsdemo/base';
 import { KubeApiError, isKubeApiError } from './kube-http-client.js';
 import type { KubeHttpClient, KubeObject, KubeStatus, ObjectMeta, Query } from './kube-http-client.js';
 import { silentLogger, errorFields } from './logger.js';
@@ -39,7 +38,10 @@ export interface InformerOptions {
    * watch only after ~2 min (measured on v1.36), so a shorter default would race it.
    */
   inactivityTimeoutMs?: number;
-  /** Reconnect backoff; client-go's reflector: 800 ms doubling to 30 s, jitter 1, reset after 2 min. */
+  /**
+   * Reconnect backoff: client-go's reflector values (800 ms doubling to 30 s, reset after 2 min) with the shared
+   * jitter policy of @obsdemo/base (each delay uniform in [ceiling/2, ceiling]).
+   */
   backoff?: BackoffOptions;
   logger?: RuntimeLogger;
   random?: () => number;
@@ -62,7 +64,7 @@ export function stripManagedFields(obj: KubeObject): KubeObject {
 /** What an informer needs from the API: KubeHttpClient, or a fake in unit tests. */
 export type ListWatchClient = Pick<KubeHttpClient, 'list' | 'watch'>;
 
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 800, maxMs: 30_000, jitter: 1, resetAfterMs: 120_000 };
+const DEFAULT_BACKOFF: BackoffOptions = { baseMs: 800, maxMs: 30_000, resetAfterMs: 120_000 };
 
 class GoneError extends Error {
   constructor(message: string) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { sleep, withJitter } from './backoff.js';
+import { sleep } from '@obsdemo/base';
 import { isKubeApiError, microTime } from './kube-http-client.js';
 import type { KubeHttpClient, KubeObject, ObjectMeta } from './kube-http-client.js';
 import { errorFields, silentLogger } from './logger.js';
@@ -228,7 +228,8 @@ export class LeaderElector {
   private async acquire(stop: AbortSignal): Promise<boolean> {
     while (!stop.aborted) {
       if (await this.tryAcquireOrRenew(stop)) return true;
-      await sleep(withJitter(this.retryPeriodMs, JITTER_FACTOR, this.random), stop);
+      // client-go's wait.Jitter on a fixed period (not a backoff: it does not grow with failed attempts).
+      await sleep(this.retryPeriodMs * (1 + JITTER_FACTOR * this.random()), stop);
     }
     return false;
   }

@@ -1,4 +1,4 @@
-import { exponentialDelay } from './backoff.js';
+import { backoffCeiling } from '@obsdemo/base';
 
 /**
  * client-go's workqueue rate limiters: `when(key)` records a retry and says how long to wait before it,
@@ -10,7 +10,11 @@ export interface RateLimiter {
   numRequeues(key: string): number;
 }
 
-/** Per-key exponential backoff: base × 2^(failures-1), capped (client-go ItemExponentialFailureRateLimiter). */
+/**
+ * Per-key exponential backoff: base × 2^(failures-1), capped (client-go ItemExponentialFailureRateLimiter). The
+ * shared backoff's ceiling without its jitter, as in client-go: the delays stay exact per key, and the global
+ * bucket of MaxOfRateLimiter is what spreads many failing keys.
+ */
 export class ItemExponentialFailureRateLimiter implements RateLimiter {
   private readonly failures = new Map<string, number>();
 
@@ -22,7 +26,7 @@ export class ItemExponentialFailureRateLimiter implements RateLimiter {
   when(key: string): number {
     const n = (this.failures.get(key) ?? 0) + 1;
     this.failures.set(key, n);
-    return exponentialDelay(n, this.baseMs, this.maxMs);
+    return backoffCeiling(n, { baseMs: this.baseMs, maxMs: this.maxMs });
   }
 
   forget(key: string): void {

@@ -110,7 +110,7 @@ describe('Informer on the shared control plane', () => {
       path,
       labelSelector: 'freeze-test=yes',
       inactivityTimeoutMs: 2_000,
-      backoff: { initialMs: 100, maxMs: 1000 },
+      backoff: { baseMs: 100, maxMs: 1000 },
       logger: { ...silentLogger, warn: (message) => warnings.push(message) },
     });
     const seen = record(informer);
@@ -192,7 +192,7 @@ describe('Informer across an apiserver restart (own control plane)', () => {
     const informer = new Informer<ConfigMap>(client, {
       path,
       fieldSelector: 'metadata.name!=kube-root-ca.crt',
-      backoff: { initialMs: 100, maxMs: 1000, jitter: 0.5 },
+      backoff: { baseMs: 100, maxMs: 1000 },
     });
     const seen = record(informer);
     informer.start();

@@ -1,6 +1,19 @@
-// The service frame. Config parsing lives in @obsdemo/base (the operator and the tracing preload use it without
-// Express or NATS) and is re-exported here, so a service imports its frame from one place.
-export { ConfigError, env, loadConfig, parseConfig, type LoadConfigIo } from '@obsdemo/base';
+// The service frame. Config parsing and the retry backoff live in @obsdemo/base (the operator and the tracing
+// preload use them without Express or NATS) and are re-exported here, so a service imports its frame from one place.
+export {
+  Backoff,
+  ConfigError,
+  backoffCeiling,
+  backoffDelay,
+  env,
+  jitter,
+  loadConfig,
+  parseConfig,
+  sleep,
+  type BackoffOptions,
+  type BackoffPolicy,
+  type LoadConfigIo,
+} from '@obsdemo/base';
 export {
   ConflictError,
   DEPENDENCY_RETRY_AFTER_SECONDS,

@@ -184,7 +184,7 @@ describe('Informer (scripted API)', () => {
 
   it('relists on an HTTP 410 answer to the watch request, backing off when it repeats right after a list', async () => {
     const api = new FakeApi();
-    const informer = new Informer(api, { path, backoff: { initialMs: 1000, maxMs: 1000 } });
+    const informer = new Informer(api, { path, backoff: { baseMs: 1000, maxMs: 1000 }, random: () => 1 });
     informer.start();
     await jest.advanceTimersByTimeAsync(0);
     api.lastWatch().push({ type: 'ADDED', object: obj('a', '11') });
@@ -210,7 +210,7 @@ describe('Informer (scripted API)', () => {
 
   it('backs off when the server ends watches at once without events', async () => {
     const api = new FakeApi();
-    const informer = new Informer(api, { path, backoff: { initialMs: 1000, maxMs: 1000 } });
+    const informer = new Informer(api, { path, backoff: { baseMs: 1000, maxMs: 1000 }, random: () => 1 });
     informer.start();
     await jest.advanceTimersByTimeAsync(0);
     api.lastWatch().push('end');
@@ -225,7 +225,7 @@ describe('Informer (scripted API)', () => {
     const api = new FakeApi();
     const informer = new Informer(api, {
       path,
-      backoff: { initialMs: 1000, maxMs: 8000, jitter: 1 },
+      backoff: { baseMs: 1000, maxMs: 8000 },
       random: () => 0.5,
     });
     informer.start();
@@ -242,9 +242,9 @@ describe('Informer (scripted API)', () => {
       attemptsAt.push(Date.now() - t0);
       return original(...args);
     }) as FakeApi['watch'];
-    await jest.advanceTimersByTimeAsync(1500 + 3000 + 6000 + 12000 + 12000 - 1);
-    // 1000 × 2^n capped at 8000, each × 1.5 for the jitter.
-    expect(attemptsAt).toEqual([1500, 4500, 10500, 22500]);
+    await jest.advanceTimersByTimeAsync(750 + 1500 + 3000 + 6000 + 6000 - 1);
+    // 1000 × 2^n capped at 8000, each × 0.75 for the jitter (uniform in [ceiling/2, ceiling], random 0.5).
+    expect(attemptsAt).toEqual([750, 2250, 5250, 11250]);
     expect(calls).toBe(4);
     expect(seenWatches()).toBe(1);
     expect(api.lists).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { ORDERS_STREAM, ensureOrdersStream, natsServers, type StreamReplicas } from '@obsdemo/contracts';
 import type { Logger } from '@obsdemo/telemetry';
-import { deserializeContext, publishWithTrace } from '@obsdemo/service-kit';
+import { Backoff, deserializeContext, publishWithTrace } from '@obsdemo/service-kit';
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { Counter, Gauge, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { QueryTypes, type Sequelize } from 'sequelize';
@@ -113,22 +113,20 @@ export class OutboxRelay {
   }
 
   private async run(): Promise<void> {
-    let backoffMs = this.options.pollMs;
+    // From the poll interval up to 10 s, jittered (@obsdemo/base's one policy); a good round starts it over.
+    const backoff = new Backoff({ baseMs: this.options.pollMs, maxMs: 10_000 });
     while (!this.stopped) {
       try {
         const js = await this.jetstream();
         while (!this.stopped && (await this.relayBatch(js)) === this.options.batchSize);
-        backoffMs = this.options.pollMs;
+        backoff.reset();
         await this.sleep(this.options.pollMs, true);
       } catch (error) {
         // A NATS server that came back with an empty store has no ORDERS stream: check it again next time.
         this.streamReady = false;
-        this.options.logger.warn('outbox relay will retry', {
-          err: (error as Error).message,
-          retryInMs: backoffMs,
-        });
-        await this.sleep(backoffMs, false);
-        backoffMs = Math.min(backoffMs * 2, 10_000);
+        const retryInMs = backoff.next();
+        this.options.logger.warn('outbox relay will retry', { err: (error as Error).message, retryInMs });
+        await this.sleep(retryInMs, false);
       }
     }
   }

@@ -8,7 +8,7 @@ import {
   type StreamReplicas,
 } from '@obsdemo/contracts';
 import type { Logger } from '@obsdemo/telemetry';
-import { withConsumerSpan } from '@obsdemo/service-kit';
+import { Backoff, withConsumerSpan } from '@obsdemo/service-kit';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   AckPolicy,
@@ -161,20 +161,18 @@ export class OrdersConsumer {
   }
 
   private async run(): Promise<void> {
-    let backoffMs = 500;
+    // 500 ms up to 10 s, jittered (@obsdemo/base's one policy); a pull that ended cleanly starts it over.
+    const backoff = new Backoff({ baseMs: 500, maxMs: 10_000 }, this.options.random);
     while (!this.stopped) {
       try {
         const consumer = await this.connect();
         await this.pull(consumer);
-        backoffMs = 500;
+        backoff.reset();
       } catch (error) {
         if (this.stopped) break;
-        this.options.logger.warn('consumer will retry', {
-          err: (error as Error).message,
-          retryInMs: backoffMs,
-        });
-        await this.sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 10_000);
+        const retryInMs = backoff.next();
+        this.options.logger.warn('consumer will retry', { err: (error as Error).message, retryInMs });
+        await this.sleep(retryInMs);
       }
     }
   }
@@ -236,15 +234,16 @@ export class OrdersConsumer {
 
   private async waitForStore(): Promise<void> {
     const store = this.options.store;
-    let backoffMs = 250;
+    // Probes 250 ms apart at first, up to 5 s, jittered (@obsdemo/base's one policy).
+    const backoff = new Backoff({ baseMs: 250, maxMs: 5000 }, this.options.random);
     while (store && this.storeDown && !this.stopped) {
-      await this.sleep(backoffMs);
+      await this.sleep(backoff.next());
       try {
         await store.probe();
         this.storeDown = false;
         this.options.logger.info('store is back, consumption resumes');
       } catch {
-        backoffMs = Math.min(backoffMs * 2, 5000);
+        // The next probe waits longer.
       }
     }
   }

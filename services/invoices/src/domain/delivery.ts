@@ -1,4 +1,5 @@
 import { EventDecodeError } from '@obsdemo/contracts';
+import { backoffDelay } from '@obsdemo/service-kit';
 import { InvoiceMismatchError } from './invoice.js';
 
 export type ParkReason = 'undecodable' | 'invalid' | 'max_attempts';
@@ -11,10 +12,12 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
-/** Exponential in the delivery number, capped; jitter spreads replicas' retries after a shared outage. */
+/**
+ * Exponential in the delivery number, capped; the shared jitter (@obsdemo/base) spreads replicas' retries after a
+ * shared outage.
+ */
 export function retryDelayMs(deliveryCount: number, policy: RetryPolicy, random: () => number): number {
-  const exponential = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, deliveryCount - 1));
-  return Math.round(exponential / 2 + (random() * exponential) / 2);
+  return backoffDelay(Math.max(1, deliveryCount), policy, random);
 }
 
 /**

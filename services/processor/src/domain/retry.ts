@@ -1,15 +1,14 @@
-export interface BackoffPolicy {
-  baseMs: number;
-  maxMs: number;
-}
+import { backoffDelay, type BackoffPolicy } from '@obsdemo/service-kit';
+
+export type { BackoffPolicy };
 
 /**
- * "Full jitter" exponential backoff: a random delay up to base·2^attempt (capped), so clients that failed
- * together do not retry together. `attempt` counts from 0 for the first retry.
+ * Exponential backoff with the shared jitter (@obsdemo/base: uniform in [ceiling/2, ceiling], ceiling
+ * base·2^attempt capped), so clients that failed together do not retry together. `attempt` counts from 0 for the
+ * first retry.
  */
 export function backoffDelayMs(attempt: number, policy: BackoffPolicy, random: () => number): number {
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt));
-  return Math.round(random() * ceiling);
+  return backoffDelay(Math.max(0, attempt) + 1, policy, random);
 }
 
 export interface RetryOptions extends BackoffPolicy {

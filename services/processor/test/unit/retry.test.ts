@@ -8,8 +8,9 @@ describe('backoffDelayMs', () => {
     expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelayMs(a, policy, () => 1))).toEqual([
       100, 200, 400, 800, 1000, 1000,
     ]);
-    expect(backoffDelayMs(3, policy, () => 0.5)).toBe(400);
-    expect(backoffDelayMs(3, policy, () => 0)).toBe(0);
+    // The shared jitter: uniform in [ceiling/2, ceiling].
+    expect(backoffDelayMs(3, policy, () => 0.5)).toBe(600);
+    expect(backoffDelayMs(3, policy, () => 0)).toBe(400);
   });
 });
 
