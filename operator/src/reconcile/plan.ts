@@ -243,7 +243,9 @@ export function planComponents(
         externalLabels: demoSeriesLabels(demo),
       },
       traces: { backends: names.traceExports },
-      logs: { backends: names.logsUrl === undefined ? [] : [{ name: 'loki', endpoint: `${names.logsUrl}/otlp` }] },
+      logs: {
+        backends: names.logsUrl === undefined ? [] : [{ name: 'loki', endpoint: `${names.logsUrl}/otlp` }],
+      },
     },
   });
   if (obs.tracing.backend === 'tempo' || obs.tracing.backend === 'jaeger') {

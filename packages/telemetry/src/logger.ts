@@ -1,7 +1,9 @@
-import { trace } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import winston from 'winston';
 import type { Writable } from 'node:stream';
+import { LOG_CONTEXT, OtelLogTransport } from './otel-log-transport.js';
 import { redact } from './redact.js';
+import { currentTelemetry } from './tracing.js';
 
 export type Logger = winston.Logger;
 
@@ -10,6 +12,11 @@ export interface LoggerOptions {
   level?: string;
   /** Defaults to stdout; tests pass a stream to read the lines back. */
   stream?: Writable;
+  /**
+   * Also emit every line as an OpenTelemetry log record (exported over OTLP by the SDK's log processor). Defaults to
+   * whether the running telemetry exports logs (OTEL_LOGS_EXPORTER=otlp).
+   */
+  otlp?: boolean;
 }
 
 const WINSTON_KEYS = new Set(['level', 'message', 'timestamp', 'service', 'trace_id', 'span_id']);
@@ -20,6 +27,7 @@ const traceContext = winston.format((info) => {
   if (ctx && trace.isSpanContextValid(ctx)) {
     info['trace_id'] = ctx.traceId;
     info['span_id'] = ctx.spanId;
+    (info as Record<symbol, unknown>)[LOG_CONTEXT] = context.active();
   }
   return info;
 });
@@ -33,11 +41,17 @@ const redactFields = winston.format((info) => {
   return info;
 });
 
-/** JSON lines with timestamp, level, service, message, trace_id, span_id and the event's own fields. */
+/**
+ * JSON lines with timestamp, level, service, message, trace_id, span_id and the event's own fields; with `otlp`, the
+ * same lines (redacted alike) as OpenTelemetry log records too.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console();
+  const transports: winston.transport[] = [transport];
+  if (options.otlp ?? currentTelemetry()?.logsExported ?? false)
+    transports.push(new OtelLogTransport(`@obsdemo/${options.service}`));
   return winston.createLogger({
     level: options.level ?? 'info',
     defaultMeta: { service: options.service },
@@ -48,6 +62,6 @@ export function createLogger(options: LoggerOptions): Logger {
       redactFields(),
       winston.format.json(),
     ),
-    transports: [transport],
+    transports,
   });
 }

@@ -7,6 +7,9 @@ import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPLogExporter as OtlpHttpJsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OtlpHttpProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { BatchLogRecordProcessor, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
@@ -31,6 +34,9 @@ export const OTEL_ENV = z.object({
     .default('http/protobuf'),
   /** Root sampling ratio; children always follow their parent's decision. */
   OTEL_TRACES_SAMPLER_ARG: env.ratio(1),
+  /** otlp: every log line is also sent as an OTLP log record (to <endpoint>/v1/logs); none: stdout only. */
+  OTEL_LOGS_EXPORTER: z.enum(['otlp', 'none'], 'otlp or none').default('none'),
+  OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: env.url().optional(),
 });
 export type OtelEnv = z.infer<typeof OTEL_ENV>;
 
@@ -44,10 +50,16 @@ export interface TelemetryOptions {
   protocol?: OtelEnv['OTEL_EXPORTER_OTLP_PROTOCOL'];
   /** Without an endpoint spans are still created (trace ids in logs, exemplars) but not exported. */
   exportEnabled?: boolean;
+  /** Send log records over OTLP (the logger adds a transport for them when this is on). */
+  logsExportEnabled?: boolean;
+  /** Overrides the OTLP log exporter (tests pass an in-memory one); implies logsExportEnabled. */
+  logExporter?: LogRecordExporter;
   instrumentations?: Instrumentation[];
 }
 
 export interface Telemetry {
+  /** Whether log records are exported (createLogger then emits each line as one). */
+  readonly logsExported: boolean;
   shutdown(): Promise<void>;
 }
 
@@ -97,6 +109,13 @@ function exporterFor(options: TelemetryOptions): SpanExporter | undefined {
   return options.protocol === 'http/json' ? new OtlpHttpJsonExporter() : new OtlpHttpProtoExporter();
 }
 
+function logExporterFor(options: TelemetryOptions): LogRecordExporter | undefined {
+  if (options.logExporter) return options.logExporter;
+  if (!options.logsExportEnabled) return undefined;
+  // Both read OTEL_EXPORTER_OTLP_(LOGS_)ENDPOINT themselves and append /v1/logs.
+  return options.protocol === 'http/json' ? new OtlpHttpJsonLogExporter() : new OtlpHttpProtoLogExporter();
+}
+
 let current: Telemetry | undefined;
 
 export function startTelemetry(options: TelemetryOptions): Telemetry {
@@ -107,6 +126,7 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   const spanProcessors = options.spanProcessors ?? [
     exporter ? new BatchSpanProcessor({ exporter }) : new NoopSpanProcessor(),
   ];
+  const logExporter = logExporterFor(options);
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     resource: resourceFromAttributes({ 'service.version': options.serviceVersion }),
@@ -116,13 +136,13 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
     }),
     instrumentations: options.instrumentations ?? defaultInstrumentations(),
-    // Metrics are scraped from prom-client and logs go to stdout (winston); without these empty lists the SDK
-    // would add OTLP metric and log exporters from its defaults.
+    // Metrics are scraped from prom-client and logs go to stdout (winston), and over OTLP only when asked; without
+    // these lists the SDK would add OTLP metric and log exporters from its defaults.
     metricReaders: [],
-    logRecordProcessors: [],
+    logRecordProcessors: logExporter ? [new BatchLogRecordProcessor({ exporter: logExporter })] : [],
   });
   sdk.start();
-  current = { shutdown: () => sdk.shutdown() };
+  current = { logsExported: logExporter !== undefined, shutdown: () => sdk.shutdown() };
   return current;
 }
 
@@ -139,6 +159,10 @@ export function telemetryOptionsFromEnv(
     exportEnabled:
       !cfg.OTEL_SDK_DISABLED &&
       (cfg.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || cfg.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT !== undefined),
+    logsExportEnabled:
+      !cfg.OTEL_SDK_DISABLED &&
+      cfg.OTEL_LOGS_EXPORTER === 'otlp' &&
+      (cfg.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined || cfg.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT !== undefined),
   };
 }
 

@@ -154,7 +154,7 @@ describe('planComponents', () => {
     });
   });
 
-  it('with logs.backend loki runs Loki, sends the services' logs through the Collector to it, and gives Grafana its data source', () => {
+  it('with logs.backend loki runs Loki, the Collector sends the logs there and Grafana gets its data source', () => {
     const plans = planComponents(demo({ logs: 'loki' }), servicesValues);
     expect(plans.map((p) => p.component)).toEqual([
       'nats',

@@ -59,6 +59,8 @@ beforeAll(async () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_TRACES_SAMPLER_ARG: '1',
+      // As the chart sets it with a log store: every line also goes out as an OTLP log record.
+      OTEL_LOGS_EXPORTER: 'otlp',
     },
   });
   await waitUntilReady(proc, 'serving /ready', async () => (await fetch(`${base}/ready`)).ok);
@@ -160,6 +162,15 @@ describe('tracing of the real catalog process', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l['message'] === 'order created' && String(l['orderId']) === orderId);
     expect(logLine).toMatchObject({ service: 'catalog', level: 'info', trace_id: producer.traceId });
+    // The same line as an OTLP log record, in the same trace: what Loki stores and Grafana's trace → logs link finds.
+    const record = await eventually(
+      'the "order created" log record over OTLP',
+      async () =>
+        receiver.logs.find((r) => r.body === 'order created' && String(r.attributes['orderId']) === orderId),
+      (r) => r !== undefined,
+    );
+    expect(record).toMatchObject({ service: 'catalog', severityText: 'info', traceId: producer.traceId });
+    expect(record?.spanId).toBe(logLine?.['span_id']);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toContain(
       `http_requests_total{method="POST",route="/orders",status="201",service="catalog"} 1 # {trace_id="${producer.traceId}"}`,
