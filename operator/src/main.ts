@@ -14,10 +14,16 @@ const kubeConfig = new KubeConfig();
 // In a pod: the service account; elsewhere: $KUBECONFIG or ~/.kube/config (`make run`).
 kubeConfig.loadFromDefault();
 
+// A manager that cannot start (no cluster at the configured address, a kubeconfig it cannot use) ends the process
+// with one readable line, not a stack: it is a setup problem, and a pod restarts it anyway.
 const manager = await startManager(config, {
   kubeConfig,
   logger,
   registry: createRegistry('obsdemo-operator'),
+}).catch((error: unknown) => {
+  const cluster = kubeConfig.getCurrentCluster()?.server ?? 'no cluster configured';
+  logger.error('cannot start', { cluster, error: error instanceof Error ? error.message : String(error) });
+  process.exit(1);
 });
 logger.info('obsdemo-operator running', { version });
 
