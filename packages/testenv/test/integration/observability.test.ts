@@ -32,6 +32,8 @@ beforeAll(async () => {
     chartValues: {
       remoteWrite: { url: CLUSTER_REMOTE_WRITE },
       traces: { backends: [{ name: 'jaeger', endpoint: CLUSTER_JAEGER, protocol: 'grpc' }] },
+      // The chart sends logs to the release's Loki by default; there is no Loki here (AGPL, never built).
+      logs: { backends: [] },
     },
     resolve: (endpoint) => {
       if (endpoint === CLUSTER_JAEGER) return jaeger.otlpGrpcAddress;
