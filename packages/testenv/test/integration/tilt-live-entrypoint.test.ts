@@ -32,7 +32,7 @@ let output = '';
 function fakeImage(): void {
   mkdirSync(join(app, 'node_modules'), { recursive: true });
   cpSync(join(root, 'package.json'), join(app, 'package.json'));
-  for (const ws of ['packages/telemetry', 'services/gateway']) {
+  for (const ws of ['packages/base', 'packages/telemetry', 'packages/service-kit', 'services/gateway']) {
     const dist = join(root, ws, 'dist');
     if (!existsSync(dist)) throw new Error(`${dist} is missing: run \`npm run build\` first`);
     mkdirSync(join(app, ws), { recursive: true });

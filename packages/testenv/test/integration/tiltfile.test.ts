@@ -229,6 +229,10 @@ describe('Tiltfile, operator in the cluster (tilt up)', () => {
       ]),
     );
     expect(synced('gateway').sort()).toEqual([
+      'packages/base/dist',
+      'packages/base/src',
+      'packages/service-kit/dist',
+      'packages/service-kit/src',
       'packages/telemetry/dist',
       'packages/telemetry/src',
       'services/gateway/dist',
