@@ -1,7 +1,7 @@
+import { recordSpanError } from '@obsdemo/telemetry';
 import {
   ROOT_CONTEXT,
   SpanKind,
-  SpanStatusCode,
   context,
   propagation,
   trace,
@@ -71,8 +71,7 @@ export async function publishWithTrace(
     span.setAttributes({ 'messaging.nats.stream': ack.stream, 'messaging.nats.duplicate': ack.duplicate });
     return ack;
   } catch (error) {
-    span.recordException(error as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    recordSpanError(span, error);
     throw error;
   } finally {
     span.end();
@@ -119,8 +118,7 @@ export async function withConsumerSpan<T>(
   try {
     return await context.with(ctx, () => handler(ctx));
   } catch (error) {
-    span.recordException(error as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+    recordSpanError(span, error);
     throw error;
   } finally {
     span.end();

@@ -27,3 +27,4 @@ export {
   type Telemetry,
   type TelemetryOptions,
 } from './tracing.js';
+export { recordSpanError } from './span-error.js';

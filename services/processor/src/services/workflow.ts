@@ -1,5 +1,6 @@
 import { HttpError } from '@obsdemo/service-kit';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { recordSpanError } from '@obsdemo/telemetry';
+import { trace } from '@opentelemetry/api';
 import pLimit from 'p-limit';
 import type { CatalogClient, CatalogProduct, NewCatalogOrder } from '../clients/catalog.js';
 import { enrichOrder, enrichProduct } from '../domain/enrich.js';
@@ -14,8 +15,7 @@ async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (error) {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      recordSpanError(span, error);
       throw error;
     } finally {
       span.end();
