@@ -22,7 +22,7 @@ import {
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -108,13 +108,12 @@ interface LoadResult {
   cpuUsPerReq: number;
 }
 
-/** One autocannon run; `rate` undefined = saturation. Latencies are every response's own time, in ms. */
-async function load(
+/** Saturation: one autocannon run with fixed connections, each sending its next request when the last returns. */
+async function saturate(
   url: string,
   pids: number[],
   seconds: number,
   connections: number,
-  rate?: number,
 ): Promise<LoadResult> {
   const samples: number[] = [];
   const cpuBefore = cpuSeconds(pids);
@@ -127,7 +126,6 @@ async function load(
         connections,
         duration: seconds,
         requests: PRODUCT_IDS.map((id) => ({ method: 'GET', path: `${prefix}/products/${id}` })),
-        ...(rate === undefined ? {} : { overallRate: rate }),
       },
       (error, res) => (error ? reject(error) : resolve(res)),
     );
@@ -143,6 +141,84 @@ async function load(
     p99: percentile(samples, 99),
     failures: result.errors + result.timeouts + result.non2xx,
   };
+}
+
+/**
+ * A fixed rate, open loop: request i is due at start + i / rate, whatever happened to the ones before it, over at
+ * most `connections` kept-alive sockets (a request due while all are busy waits for one). Latency is counted from
+ * the moment a request was due, so a slow server is not hidden by sending less (no coordinated omission).
+ * autocannon's `overallRate` is not used here: each of its connections sends its share of a second's requests
+ * back to back at the start of every second and then idles, so "100 rps" would be bursts of 100 at concurrency
+ * 10, and latency would measure the queue in each burst.
+ */
+async function paced(
+  url: string,
+  pids: number[],
+  seconds: number,
+  connections: number,
+  rate: number,
+): Promise<LoadResult> {
+  const base = new URL(url);
+  const prefix = base.pathname.replace(/\/$/, '');
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const total = Math.round(seconds * rate);
+  const intervalMs = 1000 / rate;
+  const samples: number[] = [];
+  let failures = 0;
+  const cpuBefore = cpuSeconds(pids);
+  const t0 = performance.now();
+  await new Promise<void>((resolve) => {
+    let sent = 0;
+    let finished = 0;
+    const done = (due: number, ok: boolean) => {
+      samples.push(performance.now() - due);
+      if (!ok) failures++;
+      if (++finished === total) resolve();
+    };
+    const send = (i: number, due: number) => {
+      const id = PRODUCT_IDS[i % PRODUCT_IDS.length]!;
+      const request = httpGet(
+        { host: base.hostname, port: base.port, path: `${prefix}/products/${id}`, agent },
+        (response) => {
+          response.resume();
+          response.on('end', () => done(due, (response.statusCode ?? 0) < 300));
+          response.on('error', () => done(due, false));
+        },
+      );
+      request.on('error', () => done(due, false));
+    };
+    const tick = () => {
+      const now = performance.now();
+      for (; sent < total && t0 + sent * intervalMs <= now; sent++) send(sent, t0 + sent * intervalMs);
+      if (sent < total) setTimeout(tick, Math.max(0, t0 + sent * intervalMs - performance.now()));
+    };
+    tick();
+  });
+  const elapsedS = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const cpu = cpuSeconds(pids) - cpuBefore;
+  samples.sort((a, b) => a - b);
+  return {
+    cpuUsPerReq: (cpu * 1e6) / total,
+    rps: total / elapsedS,
+    p50: percentile(samples, 50),
+    p95: percentile(samples, 95),
+    p99: percentile(samples, 99),
+    failures,
+  };
+}
+
+/** `rate` undefined = saturation; else the fixed, evenly paced rate. Latencies in ms. */
+function load(
+  url: string,
+  pids: number[],
+  seconds: number,
+  connections: number,
+  rate?: number,
+): Promise<LoadResult> {
+  return rate === undefined
+    ? saturate(url, pids, seconds, connections)
+    : paced(url, pids, seconds, connections, rate);
 }
 
 interface Variant {

@@ -525,12 +525,15 @@ if (http && on && off && base && onNc && offNc) {
       `without the preload and with \`OTEL_SDK_DISABLED=true\`; both of these once with catalog's in-process ` +
       `product read cache (\`CACHE_ENABLED=true\`, the default: most requests never reach PostgreSQL) and once ` +
       `without it (\`CACHE_ENABLED=false\`: one primary-key query per request); and \`bench/baseline-server.ts\`, a bare Express ` +
-      `handler running the same primary-key query with pg (pool of 10, like catalog). autocannon runs in the ` +
+      `handler running the same primary-key query with pg (pool of 10, like catalog). The load generator runs in the ` +
       `driver process on the same two cores. ${http.settings.rounds} rounds; each round runs every variant once, ` +
       `in a rotated order; figures are medians over rounds, the throughput ratio is the median of the per-round ` +
-      `ratios. Saturation: ${http.settings.connections} connections for ${http.settings.durationS} s. Fixed rate: ` +
-      `${http.settings.rate} rps (autocannon \`overallRate\`) over 10 connections for ${http.settings.durationS} s; ` +
-      `latency is each response's own time.`,
+      `ratios. Saturation: autocannon, ${http.settings.connections} connections for ${http.settings.durationS} s, ` +
+      `latency is each response's own time. Fixed rate: ${http.settings.rate} rps evenly paced (open loop: request i ` +
+      `is due at i / rate s whatever the others do) over at most 10 kept-alive connections for ` +
+      `${http.settings.durationS} s; latency counts from the moment a request was due, so queueing behind a slow ` +
+      `answer is in it. (autocannon's \`overallRate\` sends each second's requests back to back at its start, which ` +
+      `measures a burst's queue rather than a rate.)`,
     '',
     '| variant | req/s at saturation (per round) | p50 / p99 at saturation | p50 / p95 / p99 at fixed rate | server CPU per request | failed requests |',
     '|---|---|---|---|---|---|',
@@ -555,8 +558,8 @@ if (http?.gateway.measured && http.gateway.via && http.gateway.direct) {
     loadParagraph(readLoadBefore(http.loadBefore)),
     '',
     `The built gateway (telemetry on, rate limit raised out of the way: \`RATE_LIMIT_RPS=1000000\`) in front of ` +
-      `the telemetry-on catalog above, against the same catalog called directly; ${g.rate} rps over 10 ` +
-      `connections, ${http.settings.rounds} alternating rounds, the p50 difference is the median of the per-round ` +
+      `the telemetry-on catalog above, against the same catalog called directly; ${g.rate} rps evenly paced (as ` +
+      `the fixed rate above) over at most 10 connections, ${http.settings.rounds} alternating rounds, the p50 difference is the median of the per-round ` +
       `differences.`,
     '',
     '| path | p50 | p95 | p99 | CPU per request | failed |',

@@ -2,7 +2,7 @@ import { W3CBaggagePropagator, W3CTraceContextPropagator, CompositePropagator } 
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpHttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
+import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -92,7 +92,10 @@ export function defaultInstrumentations(): Instrumentation[] {
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => NOISY_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
     }),
-    new ExpressInstrumentation(),
+    // One span for the route's handler; none per middleware (helmet, body parsing, request ids, metrics, ...) or
+    // router layer: those were most of a request's spans and a large share of tracing's CPU, and say nothing a
+    // reader of the trace needs (the HTTP server span covers their time).
+    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
     new PgInstrumentation({
       requireParentSpan: true,
       requestHook: markDatabasePeer,
