@@ -11,7 +11,8 @@ export function routeLabel(req: Pick<Request, 'baseUrl' | 'route'>): string {
   if (!route || typeof route !== 'object' || !('path' in route)) return UNMATCHED_ROUTE;
   const path = (route as { path: unknown }).path;
   const template = typeof path === 'string' ? path : Array.isArray(path) ? path.join('|') : String(path);
-  return `${req.baseUrl}${template}` || '/';
+  // Express leaves baseUrl undefined once a request has left the router through its final (error) handler.
+  return `${req.baseUrl ?? ''}${template}` || '/';
 }
 
 /** RED metrics per request, recorded when the response is finished (or the client went away). */

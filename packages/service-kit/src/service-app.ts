@@ -4,6 +4,7 @@ import { faultInjection, type FaultConfig } from './faults.js';
 import type { HttpMetrics, Logger } from '@obsdemo/telemetry';
 import { opsRouter, type ReadinessCheck } from './ops.js';
 import { redMiddleware } from './red-middleware.js';
+import { requestSpan } from './request-span.js';
 
 export interface ServiceAppOptions {
   logger: Logger;
@@ -22,7 +23,7 @@ export interface ServiceAppOptions {
 
 /**
  * The frame every data-plane API shares, so their ops surface and error answers cannot drift apart:
- * RED metrics, /health, /ready, /info, /metrics and /openapi.json before fault injection and the service's routes,
+ * the request's SERVER span, RED metrics, /health, /ready, /info, /metrics and /openapi.json before fault injection and the service's routes,
  * then the JSON 404 and the error middleware after them.
  */
 export function serviceApp(options: ServiceAppOptions, mountRoutes: (app: Express) => void): Express {
@@ -30,6 +31,7 @@ export function serviceApp(options: ServiceAppOptions, mountRoutes: (app: Expres
   app.disable('x-powered-by');
   // Flat key=value parsing only: no nested objects from `a[b]=c`, repeated keys become arrays that schemas reject.
   app.set('query parser', 'simple');
+  app.use(requestSpan());
   app.use(redMiddleware(options.metrics));
   app.use(
     opsRouter({

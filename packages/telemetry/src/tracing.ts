@@ -2,7 +2,6 @@ import { W3CBaggagePropagator, W3CTraceContextPropagator, CompositePropagator } 
 import { OTLPTraceExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpHttpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
-import { ExpressInstrumentation, ExpressLayerType } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
@@ -84,18 +83,14 @@ function markDatabasePeer(span: { setAttribute(key: string, value: string): unkn
   span.setAttribute('db.system', 'postgresql');
 }
 
-/** Health and metrics scrapes would drown real traffic in the trace store. */
-const NOISY_PATHS = new Set(['/health', '/ready', '/metrics']);
-
 export function defaultInstrumentations(): Instrumentation[] {
   return [
-    new HttpInstrumentation({
-      ignoreIncomingRequestHook: (req) => NOISY_PATHS.has((req.url ?? '').split('?')[0] ?? ''),
-    }),
-    // One span for the route's handler; none per middleware (helmet, body parsing, request ids, metrics, ...) or
-    // router layer: those were most of a request's spans and a large share of tracing's CPU, and say nothing a
-    // reader of the trace needs (the HTTP server span covers their time).
-    new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }),
+    // Outgoing requests only (CLIENT spans, trace context injected). Each service's SERVER span, named after its
+    // route, comes from the first middleware of its Express app (requestSpan in @obsdemo/service-kit). The incoming
+    // side of this instrumentation, and the Express instrumentation (a span per handler, and a wrapper around every
+    // middleware layer even when its spans are off), cost more CPU per request than everything else tracing does,
+    // sampled or not: docs/benchmarks.md.
+    new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
     new PgInstrumentation({
       requireParentSpan: true,
       requestHook: markDatabasePeer,

@@ -5,6 +5,7 @@ import {
   notFoundHandler,
   opsRouter,
   redMiddleware,
+  requestSpan,
   type FaultConfig,
 } from '@obsdemo/service-kit';
 import compression from 'compression';
@@ -43,6 +44,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('etag');
   // req.ip (the rate-limit key for anonymous clients) honours X-Forwarded-For only from this many proxies.
   app.set('trust proxy', deps.trustProxyHops);
+  app.use(requestSpan());
   app.use(redMiddleware(deps.metrics));
   app.use(helmet());
   app.use(requestId());
