@@ -1,11 +1,13 @@
 // HTTP benchmarks against the built services (`npx tsc -b tsconfig.build.json` first):
-//  - catalog GET /products/:id with full telemetry (preload + OTLP export to a local sink that discards spans)
-//    versus the same build with telemetry off, versus a bare Express + pg handler (bench/baseline-server.ts):
+//  - catalog GET /products/:id with full telemetry (preload + OTLP export to a local sink that discards spans), every
+//    request traced and head-sampled (--sampled-ratio), versus the same build with telemetry off, versus a bare
+//    Express + pg handler (bench/baseline-server.ts), each with and without catalog's read cache:
 //    throughput at saturation with fixed connections, and latency at a fixed 200 rps;
 //  - gateway → catalog versus catalog directly: latency at a fixed moderate rate.
 // The machine is shared, so variants are measured side by side: every round runs each variant once, in a
 // rotated order, and the figures are medians over rounds.
-// Usage: node bench/http.ts [--rounds 3] [--duration 10] [--connections 20] [--rate 200] [--out FILE]
+// Usage: node bench/http.ts [--rounds 3] [--duration 10] [--connections 20] [--rate 200] [--sampled-ratio 0.1]
+//        [--out FILE]
 //        [--profile-dir DIR]   catalog (telemetry on) and gateway under `node --cpu-prof`, profiles written
 //                              there on exit (a profiled run is for finding costs, not for figures)
 import {
@@ -21,7 +23,7 @@ import {
 } from '@obsdemo/testenv';
 import autocannon from 'autocannon';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +41,8 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '20' },
     rate: { type: 'string', default: '200' },
     'gateway-rate': { type: 'string', default: '100' },
+    // A head-sampled variant beside "every request traced", to show what sampling buys.
+    'sampled-ratio': { type: 'string', default: '0.1' },
     out: { type: 'string', default: join(repoRoot, '.tmp/bench/http.json') },
     'profile-dir': { type: 'string' },
   },
@@ -48,6 +52,16 @@ const DURATION_S = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const RATE = Number(args.rate);
 const GATEWAY_RATE = Number(args['gateway-rate']);
+const SAMPLED_RATIO = Number(args['sampled-ratio']);
+
+/** The CR's default `spec.observability.tracing.samplingRatio`, read from the CRD the operator installs. */
+function crdDefaultSamplingRatio(): number {
+  const crd = readFileSync(join(repoRoot, 'crds/obsdemo.dev_observabilitydemos.yaml'), 'utf8');
+  const match = /\n(\s+)samplingRatio:\n(?:\1\s+.*\n)*?\1\s+default: ([\d.]+)\n/.exec(crd);
+  if (!match?.[2]) throw new Error('no default samplingRatio in the CRD');
+  return Number(match[2]);
+}
+const DEFAULT_RATIO = crdDefaultSamplingRatio();
 // Absolute: the services run with their workspace as the working directory.
 const PROFILE_DIR = args['profile-dir'] === undefined ? undefined : resolve(args['profile-dir']);
 const profileArgs = (name: string): string[] =>
@@ -271,11 +285,11 @@ async function main(): Promise<void> {
   };
   // Access logs would measure winston rather than tracing, so every variant logs warnings only.
   const catalogEnv = { CATALOG_HOST: '127.0.0.1', ...db, NATS_URL: nats.url, LOG_LEVEL: 'warn' };
-  const telemetryOn = {
+  const telemetryOn = (ratio: number) => ({
     OTEL_SERVICE_NAME: 'catalog',
     OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-    OTEL_TRACES_SAMPLER_ARG: '1',
-  };
+    OTEL_TRACES_SAMPLER_ARG: String(ratio),
+  });
 
   const start = async (name: string, spec: Parameters<typeof startServiceProcess>[0]) => {
     const proc: ServiceProcess = await startServiceProcess(spec);
@@ -285,23 +299,26 @@ async function main(): Promise<void> {
   };
   // catalog caches products in process (CACHE_ENABLED, on by default), so it runs with and without the cache:
   // with it, as deployed; without it, doing the same query per request as the baseline.
-  const startCatalog = (telemetry: boolean, cache: boolean) => {
-    const name = `catalog-${cache ? 'cache' : 'nocache'}-telemetry-${telemetry ? 'on' : 'off'}`;
+  // telemetry: the sampling ratio with the preload on, or false for the build without it.
+  const startCatalog = (telemetry: number | false, cache: boolean) => {
+    const name = `catalog-${cache ? 'cache' : 'nocache'}-telemetry-${telemetry === false ? 'off' : telemetry === 1 ? 'on' : `sampled-${telemetry}`}`;
     return start(name, {
       service: 'catalog',
       portEnv: 'CATALOG_PORT',
-      nodeArgs: telemetry ? [...profileArgs(name), '--import', '@obsdemo/telemetry/register'] : [],
+      nodeArgs: telemetry === false ? [] : [...profileArgs(name), '--import', '@obsdemo/telemetry/register'],
       env: {
         ...catalogEnv,
         CACHE_ENABLED: String(cache),
-        ...(telemetry ? telemetryOn : { OTEL_SDK_DISABLED: 'true' }),
+        ...(telemetry === false ? { OTEL_SDK_DISABLED: 'true' } : telemetryOn(telemetry)),
       },
     });
   };
-  const withTelemetry = await startCatalog(true, true);
+  const withTelemetry = await startCatalog(1, true);
   const withoutTelemetry = await startCatalog(false, true);
-  const noCacheWithTelemetry = await startCatalog(true, false);
+  const noCacheWithTelemetry = await startCatalog(1, false);
   const noCacheWithoutTelemetry = await startCatalog(false, false);
+  const sampled = await startCatalog(SAMPLED_RATIO, true);
+  const noCacheSampled = await startCatalog(SAMPLED_RATIO, false);
 
   const baselinePort = await freePort();
   const logDir = mkdtempSync(join(tmpdir(), 'obsdemo-bench-'));
@@ -331,6 +348,12 @@ async function main(): Promise<void> {
       pids: [pidOnPort(noCacheWithoutTelemetry.port)],
     },
     { name: 'baseline express+pg', url: baselineUrl, pids: [pidOnPort(baselinePort)] },
+    { name: 'catalog, telemetry sampled', url: sampled.url, pids: [pidOnPort(sampled.port)] },
+    {
+      name: 'catalog no cache, telemetry sampled',
+      url: noCacheSampled.url,
+      pids: [pidOnPort(noCacheSampled.port)],
+    },
   ];
   console.log('warm-up: 3 s at saturation per variant');
   for (const v of variants) await load(v.url, v.pids, 3, CONNECTIONS);
@@ -387,7 +410,7 @@ async function main(): Promise<void> {
         RATE_LIMIT_RPS: '1000000',
         RATE_LIMIT_BURST: '0',
         LOG_LEVEL: 'warn',
-        ...telemetryOn,
+        ...telemetryOn(1),
         OTEL_SERVICE_NAME: 'gateway',
       },
     });
@@ -415,7 +438,14 @@ async function main(): Promise<void> {
 
   const result = {
     loadBefore: machine,
-    settings: { rounds: ROUNDS, durationS: DURATION_S, connections: CONNECTIONS, rate: RATE },
+    settings: {
+      rounds: ROUNDS,
+      durationS: DURATION_S,
+      connections: CONNECTIONS,
+      rate: RATE,
+      sampledRatio: SAMPLED_RATIO,
+      defaultSamplingRatio: DEFAULT_RATIO,
+    },
     catalog,
     telemetryThroughputRatio: ratio('catalog, telemetry on', 'catalog, telemetry off'),
     telemetryThroughputRatioNoCache: ratio(
@@ -424,6 +454,17 @@ async function main(): Promise<void> {
     ),
     telemetryCpuRatio: cpuRatio('catalog, telemetry on', 'catalog, telemetry off'),
     telemetryCpuRatioNoCache: cpuRatio('catalog no cache, telemetry on', 'catalog no cache, telemetry off'),
+    sampledThroughputRatio: ratio('catalog, telemetry sampled', 'catalog, telemetry off'),
+    sampledThroughputRatioNoCache: ratio(
+      'catalog no cache, telemetry sampled',
+      'catalog no cache, telemetry off',
+    ),
+    sampledCpuRatio: cpuRatio('catalog, telemetry sampled', 'catalog, telemetry off'),
+    sampledCpuRatioNoCache: cpuRatio(
+      'catalog no cache, telemetry sampled',
+      'catalog no cache, telemetry off',
+    ),
+    baselineThroughputRatioNoCache: ratio('catalog no cache, telemetry off', 'baseline express+pg'),
     otlpExports: exported,
     gateway,
   };

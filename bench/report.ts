@@ -39,12 +39,24 @@ interface Load {
 }
 interface HttpResult {
   loadBefore?: unknown;
-  settings: { rounds: number; durationS: number; connections: number; rate: number };
+  settings: {
+    rounds: number;
+    durationS: number;
+    connections: number;
+    rate: number;
+    sampledRatio?: number;
+    defaultSamplingRatio?: number;
+  };
   catalog: Record<string, { saturation: Load; fixed: Load }>;
   telemetryThroughputRatio: number;
   telemetryThroughputRatioNoCache: number;
   telemetryCpuRatio: number;
   telemetryCpuRatioNoCache: number;
+  sampledThroughputRatio?: number;
+  sampledThroughputRatioNoCache?: number;
+  sampledCpuRatio?: number;
+  sampledCpuRatioNoCache?: number;
+  baselineThroughputRatioNoCache?: number;
   otlpExports: { requests: number; bytes: number };
   gateway: {
     measured: boolean;
@@ -234,26 +246,97 @@ const onNc = http?.catalog['catalog no cache, telemetry on'];
 const offNc = http?.catalog['catalog no cache, telemetry off'];
 if (http && on && off && base && onNc && offNc) {
   const run = driverLoad('bench/http.ts', http);
+  const pct = (x: number | undefined) => (x === undefined ? '—' : `${(100 * x).toFixed(0)} %`);
+  type Variant = { saturation: Load; fixed: Load };
+  const throughput = (name: string, ratio: number, cpuRatio: number | undefined, l: Variant, o: Variant) =>
+    `${name}: ${num(l.saturation.rps)} / ${num(o.saturation.rps)} req/s → ${pct(ratio)}; by CPU per request ` +
+    `${num(l.saturation.cpuUsPerReq)} / ${num(o.saturation.cpuUsPerReq)} µs → ${pct(cpuRatio)}`;
+  const sampledRatio = http.settings.sampledRatio;
+  const defaultRatio = http.settings.defaultSamplingRatio ?? 1;
+  const onS = http.catalog['catalog, telemetry sampled'];
+  const onNcS = http.catalog['catalog no cache, telemetry sampled'];
+  // The CR's default sampling is either "every request" (the ratio-1 variants) or the sampled variants' ratio.
+  const atDefault =
+    defaultRatio === 1
+      ? {
+          cache: on,
+          noCache: onNc,
+          r: http.telemetryThroughputRatio,
+          rNc: http.telemetryThroughputRatioNoCache,
+        }
+      : defaultRatio === sampledRatio && onS && onNcS
+        ? {
+            cache: onS,
+            noCache: onNcS,
+            r: http.sampledThroughputRatio ?? NaN,
+            rNc: http.sampledThroughputRatioNoCache ?? NaN,
+          }
+        : undefined;
+  if (atDefault) {
+    rows.push({
+      run,
+      benchmark: `catalog GET /products/:id throughput, telemetry on / off at the CR's default sampling (${defaultRatio}), read cache on (as deployed)`,
+      figure: throughput(
+        'on / off',
+        atDefault.r,
+        undefined,
+        atDefault.cache,
+        on === atDefault.cache ? off : off,
+      ),
+      target: '≥ 70 %',
+      result: verdict(atDefault.r >= 0.7),
+    });
+    rows.push({
+      run,
+      benchmark: `same at the default sampling, read cache off (a DB query per request)`,
+      figure: throughput('on / off', atDefault.rNc, undefined, atDefault.noCache, offNc),
+      target: '≥ 85 %',
+      result: verdict(atDefault.rNc >= 0.85),
+    });
+  } else {
+    rows.push({
+      benchmark: `catalog throughput at the CR's default sampling (${defaultRatio})`,
+      figure: `not measured: run with --sampled-ratio ${defaultRatio}`,
+      target: '≥ 70 % / ≥ 85 %',
+      result: 'not measured',
+    });
+  }
   rows.push({
     run,
-    benchmark: 'catalog GET /products/:id throughput, telemetry on / off (read cache on, as deployed)',
-    figure: `${num(on.saturation.rps)} / ${num(off.saturation.rps)} req/s → ${(100 * http.telemetryThroughputRatio).toFixed(0)} %; by CPU per request ${num(on.saturation.cpuUsPerReq)} / ${num(off.saturation.cpuUsPerReq)} µs → ${(100 * http.telemetryCpuRatio).toFixed(0)} %`,
-    target: '≥ 85 %',
-    result: verdict(http.telemetryThroughputRatio >= 0.85),
+    benchmark: 'catalog throughput, every request traced (sampling 1), telemetry on / off, read cache off',
+    figure: throughput(
+      'on / off',
+      http.telemetryThroughputRatioNoCache,
+      http.telemetryCpuRatioNoCache,
+      onNc,
+      offNc,
+    ),
+    target: '≥ 60 %',
+    result: verdict(http.telemetryThroughputRatioNoCache >= 0.6),
   });
   rows.push({
     run,
-    benchmark: 'same, read cache off (a DB query per request)',
-    figure: `${num(onNc.saturation.rps)} / ${num(offNc.saturation.rps)} req/s → ${(100 * http.telemetryThroughputRatioNoCache).toFixed(0)} %; by CPU per request ${num(onNc.saturation.cpuUsPerReq)} / ${num(offNc.saturation.cpuUsPerReq)} µs → ${(100 * http.telemetryCpuRatioNoCache).toFixed(0)} %`,
-    target: '≥ 85 %',
-    result: verdict(http.telemetryThroughputRatioNoCache >= 0.85),
-  });
-  rows.push({
-    run,
-    benchmark: 'baseline: bare Express + pg, same query',
-    figure: `${num(base.saturation.rps)} req/s (catalog without cache and telemetry = ${((100 * offNc.saturation.rps) / base.saturation.rps).toFixed(0)} % of it)`,
-    target: '— (reference)',
+    benchmark: 'same, every request traced, read cache on',
+    figure: throughput('on / off', http.telemetryThroughputRatio, http.telemetryCpuRatio, on, off),
+    target: '— (measured)',
     result: '—',
+  });
+  if (onS && onNcS && sampledRatio !== undefined && sampledRatio !== defaultRatio) {
+    rows.push({
+      run,
+      benchmark: `same, head-sampled at ${sampledRatio} (read cache on / off)`,
+      figure: `${pct(http.sampledThroughputRatio)} / ${pct(http.sampledThroughputRatioNoCache)}; by CPU per request ${pct(http.sampledCpuRatio)} / ${pct(http.sampledCpuRatioNoCache)}`,
+      target: '— (what sampling buys)',
+      result: '—',
+    });
+  }
+  const baseRatio = http.baselineThroughputRatioNoCache ?? offNc.saturation.rps / base.saturation.rps;
+  rows.push({
+    run,
+    benchmark: 'catalog without read cache and telemetry / bare Express + pg running the same query',
+    figure: `${num(offNc.saturation.rps)} / ${num(base.saturation.rps)} req/s → ${pct(baseRatio)}`,
+    target: '≥ 80 %',
+    result: verdict(baseRatio >= 0.8),
   });
   rows.push({
     run,
@@ -542,6 +625,22 @@ if (http && on && off && base && onNc && offNc) {
     line('catalog without read cache, telemetry on', onNc),
     line('catalog without read cache, telemetry off', offNc),
     line('baseline Express + pg', base),
+    ...(http.catalog['catalog, telemetry sampled']
+      ? [
+          line(
+            `catalog, telemetry on, sampled ${http.settings.sampledRatio}`,
+            http.catalog['catalog, telemetry sampled'],
+          ),
+        ]
+      : []),
+    ...(http.catalog['catalog no cache, telemetry sampled']
+      ? [
+          line(
+            `catalog without read cache, telemetry on, sampled ${http.settings.sampledRatio}`,
+            http.catalog['catalog no cache, telemetry sampled'],
+          ),
+        ]
+      : []),
     '',
     `Telemetry on / off throughput: ${(100 * http.telemetryThroughputRatio).toFixed(1)} % with catalog's read ` +
       `cache (as deployed), ${(100 * http.telemetryThroughputRatioNoCache).toFixed(1)} % without it. The sink received ` +
