@@ -70,8 +70,10 @@ export function requestSpan(tracer: Tracer = trace.getTracer(TRACER)): RequestHa
     res.once('close', end);
     const active = trace.setSpan(parent, span);
     // Listeners run in the context of whoever emits: without these, a body parser's `end` (and so every handler
-    // after it) and the response's `finish` would run outside the request's trace.
-    context.bind(active, req);
+    // after it) and the response's `finish` would run outside the request's trace. A request without a body has
+    // no stream events anyone waits for.
+    if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
+      context.bind(active, req);
     context.bind(active, res);
     context.with(active, next);
   };
