@@ -31,7 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeLoad, loadBefore } from './machine.ts';
-import { processCpuSeconds } from './proc-stat.ts';
+import { processCpuSeconds, processRssMb } from './proc-stat.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -380,7 +380,12 @@ async function main(): Promise<void> {
   const catalog = Object.fromEntries(
     variants.map((v) => [
       v.name,
-      { saturation: summary(saturation.get(v.name)!), fixed: summary(fixed.get(v.name)!) },
+      {
+        saturation: summary(saturation.get(v.name)!),
+        fixed: summary(fixed.get(v.name)!),
+        // Peak resident memory over the whole run (start-up, warm-up, saturation and fixed rate), the server only.
+        peakRssMb: Math.round(processRssMb(v.pids[0]!).peak),
+      },
     ]),
   );
   // The ratio is taken per round (the two variants ran back to back) and then the median of those.

@@ -7,6 +7,13 @@ const CLK_TCK = 100;
  * User + system CPU seconds a process has used so far (/proc/<pid>/stat fields 14 and 15). Per unit of work this
  * does not depend on how much of a shared machine other work left, unlike a rate, so it is the steadier figure.
  */
+/** A process's peak and current resident memory (VmHWM, VmRSS in /proc/<pid>/status), in MB. */
+export function processRssMb(pid: number): { peak: number; now: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
+}
+
 export function processCpuSeconds(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may contain spaces.

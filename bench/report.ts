@@ -47,7 +47,7 @@ interface HttpResult {
     sampledRatio?: number;
     defaultSamplingRatio?: number;
   };
-  catalog: Record<string, { saturation: Load; fixed: Load }>;
+  catalog: Record<string, { saturation: Load; fixed: Load; peakRssMb?: number }>;
   telemetryThroughputRatio: number;
   telemetryThroughputRatioNoCache: number;
   telemetryCpuRatio: number;
@@ -328,6 +328,19 @@ if (http && on && off && base && onNc && offNc) {
       figure: `${pct(http.sampledThroughputRatio)} / ${pct(http.sampledThroughputRatioNoCache)}; by CPU per request ${pct(http.sampledCpuRatio)} / ${pct(http.sampledCpuRatioNoCache)}`,
       target: '— (what sampling buys)',
       result: '—',
+    });
+  }
+  const rss = (v: { peakRssMb?: number } | undefined) => v?.peakRssMb;
+  const [rssOn, rssOff, rssOnNc, rssOffNc] = [rss(on), rss(off), rss(onNc), rss(offNc)];
+  if (rssOn !== undefined && rssOff !== undefined && rssOnNc !== undefined && rssOffNc !== undefined) {
+    const worst = Math.max(rssOn / rssOff, rssOnNc / rssOffNc);
+    rows.push({
+      run,
+      benchmark:
+        'catalog peak RSS over the run, telemetry on (every request traced) / off, read cache on; off',
+      figure: `${num(rssOn)} / ${num(rssOff)} MB; ${num(rssOnNc)} / ${num(rssOffNc)} MB → at most ${worst.toFixed(2)}×`,
+      target: '≤ 1.5×',
+      result: verdict(worst <= 1.5),
     });
   }
   const baseRatio = http.baselineThroughputRatioNoCache ?? offNc.saturation.rps / base.saturation.rps;
