@@ -91,10 +91,12 @@ export function defaultInstrumentations(): Instrumentation[] {
     // middleware layer even when its spans are off), cost more CPU per request than everything else tracing does,
     // sampled or not: docs/benchmarks.md.
     new HttpInstrumentation({ disableIncomingRequestInstrumentation: true }),
+    // A span per query; none per pool checkout (`pg-pool.connect`), which doubled the spans of every database call
+    // for a wait the pool gauge (database_connection_pool) already shows.
     new PgInstrumentation({
       requireParentSpan: true,
+      ignoreConnectSpans: true,
       requestHook: markDatabasePeer,
-      connectionHook: markDatabasePeer,
     }),
     new UndiciInstrumentation(),
   ];
