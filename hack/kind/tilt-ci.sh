@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# The developer's loop on kind, a step of `make test-kind` (after the operator tests, on the same cluster):
-#   1. `tilt ci` on the Tiltfile: Tilt builds the operator and service images from their Dockerfiles, installs the
-#      CRD, the operator chart and the demo, waits until every resource is ready and runs the smoke resource;
+# The developer's loop on kind, a step of `make test-kind` (after the charts, on the same cluster; KIND_TILT=0 skips
+# it there):
+#   1. `tilt ci` on the Tiltfile: Tilt builds the operator and service images (each `make images ONLY=<name>`, served
+#      by its cache when `make images` already ran, plus the live-update entrypoint layer), installs the CRD, the
+#      operator chart and the demo, waits until every resource is ready and runs the smoke resource;
 #   2. `tilt up` (headless) on the same Tiltfile, and one TypeScript edit: the gateway's /info gains a field, the
 #      Tiltfile's `tsc -b --watch` compiles it, live_update copies the output into the running gateway pod, where
 #      `node --watch` restarts the process; the field must appear through the gateway's port-forward without the
 #      image being rebuilt (the pod is the same one). The edit is undone whatever happens.
+# Then, whatever happened, `tilt up` is stopped and `tilt down` removes what Tilt deployed.
 # Offline (the third-party images `make images` built are present) it passes the Tiltfile's --offline.
-# Writes .tmp/test-results/kind-tilt.json (tilt ci, live update).
+# Writes .tmp/test-results/kind-tilt.json (tilt ci, live update); Tilt's logs go to .tmp/tilt/.
+# Environment: TILT_SKIP_CI=1 skips step 1; TILT_CI_TIMEOUT (default 20m) bounds it; TILT_PORT (default 10351).
 set -euo pipefail
 KIND_SCRIPT=tilt-ci.sh
 # shellcheck source=hack/kind/lib.sh
@@ -33,26 +37,53 @@ cp "$edited" "$backup"
 passed=0
 failed=0
 tilt_pid=
+begin=$SECONDS
 
 cleanup() {
   local status=$?
   cp "$backup" "$edited" && rm -f "$backup"
   [[ -z $tilt_pid ]] || { kill "$tilt_pid" 2>/dev/null; wait "$tilt_pid" 2>/dev/null; } || true
+  # What Tilt deployed goes, also after a failure (the cluster may be a developer's); bounded, as Tilt may hang on a
+  # cluster that is already gone.
+  local down=$SECONDS
+  if timeout 300 "$(command -v tilt)" down --delete-namespaces "${args[@]}" >"$logs/tilt-down.log" 2>&1; then
+    log "tilt down: what Tilt deployed is deleted ($((SECONDS - down)) s)"
+  else
+    log "tilt down failed or timed out (log: $logs/tilt-down.log)"
+  fi
   printf '{"numPassedTests": %d, "numFailedTests": %d}\n' "$passed" "$failed" >"$results/kind-tilt.json"
+  log "done in $((SECONDS - begin)) s ($passed passed, $failed failed)"
   exit "$status"
 }
 trap cleanup EXIT
 
+# A failure's cause first: Tilt's own lines (its builds, deploys, live updates, errors; not the services' JSON logs
+# and port-forward chatter it streams), then, while Tilt runs, its view of the demo and of the gateway's live update.
+explain() {
+  local file=$1
+  echo "----- Tilt's last 40 lines of its own in $file -----" >&2
+  grep -vE '│ \{|Handling connection for' "$file" | tail -n 40 >&2 || true
+  if [[ -n $tilt_pid ]] && kill -0 "$tilt_pid" 2>/dev/null; then
+    echo "----- tilt get uiresource shop (status) -----" >&2
+    tilt get uiresource shop -o json 2>/dev/null |
+      jq -c '.status | {updateStatus, runtimeStatus, pendingBuildSince, buildHistory: [.buildHistory[]? | {startTime, error}][:3]}' >&2 || true
+    echo "----- tilt get liveupdate shop:ghcr.io_obsdemo_gateway (status) -----" >&2
+    tilt get liveupdate shop:ghcr.io_obsdemo_gateway -o json 2>/dev/null | jq -c .status >&2 || true
+  fi
+  echo "-----" >&2
+}
+
 start=$SECONDS
 if [[ ${TILT_SKIP_CI:-0} == 1 ]]; then
   log "TILT_SKIP_CI=1: tilt ci not run"
-elif log "tilt ci ${args[*]} (log: $logs/tilt-ci.log)" && tilt ci --timeout 30m "${args[@]}" >"$logs/tilt-ci.log" 2>&1; then
+elif log "tilt ci ${args[*]} (log: $logs/tilt-ci.log)" &&
+  tilt ci --timeout "${TILT_CI_TIMEOUT:-20m}" "${args[@]}" >"$logs/tilt-ci.log" 2>&1; then
   passed=$((passed + 1))
   log "ok   tilt ci: built, deployed, every resource ready and the smoke test passed ($((SECONDS - start)) s)"
 else
   failed=$((failed + 1))
-  tail -n 60 "$logs/tilt-ci.log" >&2
-  die "tilt ci failed (whole log: $logs/tilt-ci.log)"
+  explain "$logs/tilt-ci.log"
+  die "tilt ci failed after $((SECONDS - start)) s (whole log: $logs/tilt-ci.log)"
 fi
 
 start=$SECONDS
@@ -80,6 +111,19 @@ live_update() {
   done
   kubectl -n demo rollout status deployment/shop-gateway --timeout=300s >/dev/null ||
     { log "the gateway's rollout did not finish"; return 1; }
+  # Tilt's live update follows the pods it discovers a moment after Kubernetes has them: an edit made before it has
+  # attached to the gateway's pod would wait for a pod that never comes.
+  local pods attached
+  pods=$(kubectl -n demo get pods -l app.kubernetes.io/name=gateway -o json |
+    jq -r '[.items[] | select(.metadata.deletionTimestamp == null) | .metadata.name] | sort | join(",")')
+  deadline=$((SECONDS + 120))
+  until attached=$(tilt get liveupdate shop:ghcr.io_obsdemo_gateway -o json 2>/dev/null |
+    jq -r '[.status.containers[]?.podName] | sort | join(",")') && [[ $attached == "$pods" ]]; do
+    ((SECONDS < deadline)) ||
+      { log "Tilt's live update of the gateway is attached to '$attached', not to the gateway pod(s) $pods"; return 1; }
+    sleep 2
+  done
+  log "the gateway's pod $pods is up, and Tilt's live update follows it ($((SECONDS - start)) s)"
   local before marker
   pod() {
     kubectl -n demo get pods -l app.kubernetes.io/name=gateway -o json |
@@ -102,6 +146,6 @@ if live_update; then
   passed=$((passed + 1))
 else
   failed=$((failed + 1))
-  tail -n 60 "$logs/tilt-up.log" >&2
-  exit 1
+  explain "$logs/tilt-up.log"
+  die "the live update failed after $((SECONDS - start)) s (whole log: $logs/tilt-up.log)"
 fi
