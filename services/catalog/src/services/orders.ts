@@ -2,14 +2,17 @@ import { ORDER_CREATED_SUBJECT, OrderCreatedV1 } from '@obsdemo/contracts';
 import type { Logger } from '@obsdemo/telemetry';
 import { NotFoundError, serializeContext } from '@obsdemo/service-kit';
 import { randomUUID } from 'node:crypto';
-import { Op, type Sequelize } from 'sequelize';
+import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Models, OrderItemRow, OrderRow } from '../db/models.js';
 import { orderCreatedEvent } from '../domain/events.js';
-import { fromCents, priceOrder } from '../domain/pricing.js';
+import { fromCents, priceOrder, type PricedProduct } from '../domain/pricing.js';
 import type { NewOrder, Order } from '../schemas.js';
 import type { ProductsChanged } from './products.js';
 
-function toOrder(row: OrderRow, items: OrderItemRow[]): Order {
+type OrderHead = Pick<OrderRow, 'id' | 'customer' | 'status' | 'currency' | 'totalCents' | 'createdAt'>;
+type OrderLine = Pick<OrderItemRow, 'productId' | 'quantity' | 'unitPriceCents'>;
+
+function toOrder(row: OrderHead, items: readonly OrderLine[]): Order {
   return {
     id: row.id,
     customer: row.customer,
@@ -35,6 +38,44 @@ function plainOrder(m: { get(options: { plain: true }): OrderRow }): Order {
   );
 }
 
+interface LockedProduct extends PricedProduct {
+  /** The new order's id, drawn once per statement (the CTE), the same on every row. */
+  orderId: string;
+}
+
+/**
+ * The ordered products, locked in id order (concurrent orders for the same products then cannot deadlock), with
+ * the id the order will get: the outbox event, which carries it, is then written in the same statement as the order.
+ */
+const LOCK_PRODUCTS = `
+  WITH next_order AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id)
+  SELECT p.id, p.price_cents AS "priceCents", p.stock, next_order.id AS "orderId"
+  FROM products p CROSS JOIN next_order
+  WHERE p.id = ANY($1::int[])
+  ORDER BY p.id
+  FOR UPDATE OF p`;
+
+/**
+ * Stock, order, items and outbox row in one statement: its parts see the same snapshot and the foreign keys are
+ * checked at its end, when the order row exists. The rows were locked by LOCK_PRODUCTS and the stock checked
+ * against them; `stock >= 0` in the table stays the backstop.
+ */
+const WRITE_ORDER = `
+  WITH lines AS (
+    SELECT * FROM unnest($6::int[], $7::int[], $8::int[]) AS l(product_id, quantity, unit_price_cents)
+  ), stock AS (
+    UPDATE products p SET stock = p.stock - lines.quantity, updated_at = $5
+    FROM lines WHERE p.id = lines.product_id
+  ), placed AS (
+    INSERT INTO orders (id, customer, currency, total_cents, created_at, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $5)
+  ), items AS (
+    INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)
+    SELECT $1, product_id, quantity, unit_price_cents FROM lines
+  )
+  INSERT INTO outbox (msg_id, subject, payload, trace_context, created_at)
+  VALUES ($1::text, $9, $10::jsonb, $11::jsonb, $5)`;
+
 export interface OrderServiceDeps {
   sequelize: Sequelize;
   models: Models;
@@ -54,50 +95,50 @@ export function orderService({
   onOutboxWrite,
   onProductsChanged,
 }: OrderServiceDeps) {
-  const { Product, Order: Orders, OrderItem, Outbox } = models;
+  const { Order: Orders, OrderItem } = models;
   return {
-    /** Order, items, stock and the outbox event commit together or not at all. */
+    /**
+     * Order, items, stock and the outbox event commit together or not at all, in four statements: BEGIN, the
+     * products locked and read (with the new order's id), one statement that writes everything, COMMIT.
+     */
     async create(input: NewOrder): Promise<Order> {
       const traceContext = serializeContext();
       const order = await sequelize.transaction(async (transaction) => {
-        const ids = input.items.map((i) => i.productId);
-        // Row locks in id order keep concurrent orders for the same products from deadlocking.
-        const products = await Product.findAll({
-          where: { id: { [Op.in]: ids } },
-          order: [['id', 'ASC']],
-          lock: transaction.LOCK.UPDATE,
+        const products = await sequelize.query<LockedProduct>(LOCK_PRODUCTS, {
+          bind: [input.items.map((i) => i.productId)],
+          type: QueryTypes.SELECT,
           transaction,
         });
-        const { lines, totalCents } = priceOrder(
-          input.items,
-          products.map((p) => p.get({ plain: true })),
-        );
-        for (const line of lines) {
-          await Product.decrement('stock', { by: line.quantity, where: { id: line.productId }, transaction });
-        }
-        const created = await Orders.create(
-          { customer: input.customer, currency, totalCents },
-          { transaction },
-        );
-        const row = created.get({ plain: true });
-        const items = await OrderItem.bulkCreate(
-          lines.map((l) => ({
-            orderId: row.id,
-            productId: l.productId,
-            quantity: l.quantity,
-            unitPriceCents: l.unitPriceCents,
-          })),
-          { transaction, returning: true },
-        );
+        const { lines, totalCents } = priceOrder(input.items, products);
+        // priceOrder found every product, so there is at least one row and they all carry the same id.
+        const id = Number(products[0]?.orderId);
+        const row = {
+          id,
+          customer: input.customer,
+          status: 'created',
+          currency,
+          totalCents,
+          createdAt: new Date(),
+        };
         const event = OrderCreatedV1.parse(orderCreatedEvent(row, lines, randomUUID()));
-        await Outbox.create(
-          { msgId: String(row.id), subject: ORDER_CREATED_SUBJECT, payload: event, traceContext },
-          { transaction },
-        );
-        return toOrder(
-          row,
-          items.map((i) => i.get({ plain: true })),
-        );
+        await sequelize.query(WRITE_ORDER, {
+          bind: [
+            id,
+            row.customer,
+            currency,
+            totalCents,
+            row.createdAt,
+            lines.map((l) => l.productId),
+            lines.map((l) => l.quantity),
+            lines.map((l) => l.unitPriceCents),
+            ORDER_CREATED_SUBJECT,
+            JSON.stringify(event),
+            JSON.stringify(traceContext),
+          ],
+          type: QueryTypes.INSERT,
+          transaction,
+        });
+        return toOrder(row, lines);
       });
       logger.info('order created', { orderId: order.id, total: order.total, items: order.items.length });
       // Stock is not part of a list page's skeleton, so list pages stay cached.

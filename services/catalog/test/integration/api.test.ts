@@ -181,6 +181,37 @@ describe('orders', () => {
     expect(res.body['error']).toBe('insufficient_stock');
   });
 
+  it('sells no more than the stock to concurrent orders, and overlapping orders do not deadlock', async () => {
+    const product = async (sku: string, stock: number) =>
+      (await post('/products', { sku, name: sku, category: 'test', price: 2, stock })).body['id'] as number;
+    const a = await product('RACE-A', 5);
+    const b = await product('RACE-B', 100);
+    // Every order takes both rows' locks, half of them listing the products the other way round.
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        post('/orders', {
+          customer: `race-${i}`,
+          items:
+            i % 2 === 0
+              ? [
+                  { productId: a, quantity: 1 },
+                  { productId: b, quantity: 1 },
+                ]
+              : [
+                  { productId: b, quantity: 1 },
+                  { productId: a, quantity: 1 },
+                ],
+        }),
+      ),
+    );
+    expect(answers.filter((r) => r.status === 201)).toHaveLength(5);
+    expect(answers.filter((r) => r.status !== 201).map((r) => r.body['error'])).toEqual(
+      Array(11).fill('insufficient_stock'),
+    );
+    expect(((await get(`/products/${a}`)).body as unknown as ProductView).stock).toBe(0);
+    expect(((await get(`/products/${b}`)).body as unknown as ProductView).stock).toBe(95);
+  });
+
   it('404s an unknown order', async () => {
     expect((await get('/orders/424242')).status).toBe(404);
   });
