@@ -57,49 +57,50 @@ export interface ParkInput {
 
 export type RecordOutcome = 'created' | 'duplicate';
 
+const RECORD_INVOICE = `
+  WITH invoice AS (
+    INSERT INTO invoices (number, order_id, event_id, customer, currency, subtotal_cents, tax_rate, tax_cents,
+                          total_cents, ordered_at, due_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING id
+  ), lines AS (
+    INSERT INTO invoice_lines (invoice_id, product_id, quantity, unit_price_cents, line_total_cents)
+    SELECT invoice.id, l.* FROM invoice, unnest($12::int[], $13::int[], $14::bigint[], $15::bigint[]) AS l
+  )
+  SELECT id FROM invoice`;
+
 export function invoiceService({ sequelize, models }: { sequelize: Sequelize; models: Models }) {
   const { Invoice, InvoiceLine, ParkedMessage } = models;
   const withLines = { include: [{ model: InvoiceLine, as: 'lines' }] };
   return {
     /**
-     * Invoice and lines commit together. ON CONFLICT on the order id makes a redelivery or a duplicate publish
-     * a no-op that still reports success, so the caller acks it.
+     * Invoice and lines in one statement, so they commit together. ON CONFLICT on the order id makes a redelivery
+     * or a duplicate publish a no-op that still reports success, so the caller acks it: without an invoice row
+     * the lines' INSERT … SELECT has nothing to insert.
      */
     async record(draft: InvoiceDraft): Promise<RecordOutcome> {
-      return sequelize.transaction(async (transaction) => {
-        const inserted = await sequelize.query<{ id: string }>(
-          `INSERT INTO invoices (number, order_id, event_id, customer, currency, subtotal_cents, tax_rate,
-                                 tax_cents, total_cents, ordered_at, due_at)
-           VALUES (:number, :orderId, :eventId, :customer, :currency, :subtotalCents, :taxRate,
-                   :taxCents, :totalCents, :orderedAt, :dueAt)
-           ON CONFLICT (order_id) DO NOTHING
-           RETURNING id`,
-          {
-            replacements: {
-              number: draft.number,
-              orderId: draft.orderId,
-              eventId: draft.eventId,
-              customer: draft.customer,
-              currency: draft.currency,
-              subtotalCents: draft.subtotalCents,
-              taxRate: draft.taxRate,
-              taxCents: draft.taxCents,
-              totalCents: draft.totalCents,
-              orderedAt: draft.orderedAt.toISOString(),
-              dueAt: draft.dueAt.toISOString(),
-            },
-            type: QueryTypes.SELECT,
-            transaction,
-          },
-        );
-        const id = inserted[0]?.id;
-        if (id === undefined) return 'duplicate';
-        await InvoiceLine.bulkCreate(
-          draft.lines.map((l) => ({ ...l, invoiceId: id })),
-          { transaction },
-        );
-        return 'created';
+      const inserted = await sequelize.query<{ id: string }>(RECORD_INVOICE, {
+        bind: [
+          draft.number,
+          draft.orderId,
+          draft.eventId,
+          draft.customer,
+          draft.currency,
+          draft.subtotalCents,
+          draft.taxRate,
+          draft.taxCents,
+          draft.totalCents,
+          draft.orderedAt,
+          draft.dueAt,
+          draft.lines.map((l) => l.productId),
+          draft.lines.map((l) => l.quantity),
+          draft.lines.map((l) => l.unitPriceCents),
+          draft.lines.map((l) => l.lineTotalCents),
+        ],
+        type: QueryTypes.SELECT,
       });
+      return inserted.length === 0 ? 'duplicate' : 'created';
     },
 
     async park(input: ParkInput): Promise<void> {
