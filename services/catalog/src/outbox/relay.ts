@@ -158,8 +158,11 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes one batch; returns how many rows it claimed. A publish failure still commits the rows sent before
-   * it (and the failed row's attempt count), then throws so the loop backs off.
+   * Publishes one batch; returns how many rows it claimed. The batch's rows are published together, so a batch
+   * waits for one round of acks rather than one per row. A failed publish still commits the rows that were
+   * acknowledged (and the failed rows' attempt counts), then throws so the loop backs off; the failed rows go
+   * again in a later batch, after rows that may be newer (orders are independent events), and `Nats-Msg-Id` makes
+   * any repeat a duplicate the stream drops.
    */
   async relayBatch(js: JetStreamClient): Promise<number> {
     const { sequelize, batchSize, publishTimeoutMs } = this.options;
@@ -169,34 +172,35 @@ export class OutboxRelay {
          WHERE sent_at IS NULL ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED`,
         { replacements: { limit: batchSize }, type: QueryTypes.SELECT, transaction },
       );
-      const sent: string[] = [];
-      let failure: Error | undefined;
-      for (const row of rows) {
-        try {
-          const ack = await publishWithTrace(
-            js,
-            row.subject,
-            new TextEncoder().encode(JSON.stringify(row.payload)),
-            {
+      const encoder = new TextEncoder();
+      const results = await Promise.all(
+        rows.map(async (row) => {
+          try {
+            const ack = await publishWithTrace(js, row.subject, encoder.encode(JSON.stringify(row.payload)), {
               msgId: row.msg_id,
               parent: deserializeContext(row.trace_context),
               timeoutMs: publishTimeoutMs,
-            },
-          );
+            });
+            return { row, ack };
+          } catch (error) {
+            return { row, error: error instanceof Error ? error : new Error(String(error)) };
+          }
+        }),
+      );
+      const sent: string[] = [];
+      let failure: Error | undefined;
+      for (const { row, ack, error } of results) {
+        if (ack) {
           this.published.inc({ subject: row.subject, outcome: ack.duplicate ? 'duplicate' : 'published' });
           sent.push(row.id);
-        } catch (error) {
-          this.published.inc({ subject: row.subject, outcome: 'failed' });
-          failure = error as Error;
-          await sequelize.query(
-            'UPDATE outbox SET attempts = attempts + 1, last_error = :err WHERE id = :id',
-            {
-              replacements: { id: row.id, err: failure.message.slice(0, 500) },
-              transaction,
-            },
-          );
-          break;
+          continue;
         }
+        this.published.inc({ subject: row.subject, outcome: 'failed' });
+        failure ??= error;
+        await sequelize.query('UPDATE outbox SET attempts = attempts + 1, last_error = :err WHERE id = :id', {
+          replacements: { id: row.id, err: error?.message.slice(0, 500) ?? '' },
+          transaction,
+        });
       }
       if (sent.length > 0) {
         await sequelize.query('UPDATE outbox SET sent_at = now(), last_error = NULL WHERE id IN (:ids)', {
