@@ -55,7 +55,9 @@ log "installing the CRD and the operator (manifests/install.yaml)"
 # --force-conflicts: a CRD an earlier `helm install` of the operator chart created is taken over, not refused.
 k apply --server-side --force-conflicts -f "$KIND_ROOT/crds/" >/dev/null
 wait_condition crd/observabilitydemos.obsdemo.dev Established 60 || die "the ObservabilityDemo CRD was not Established within a minute"
-k apply --server-side -f "$KIND_ROOT/manifests/install.yaml" >/dev/null
+# --force-conflicts: a second run takes back what the first changed by hand below (`kubectl scale` owns
+# .spec.replicas once OPERATOR_REPLICAS was set), then changes it again.
+k apply --server-side --force-conflicts -f "$KIND_ROOT/manifests/install.yaml" >/dev/null
 if ((offline)); then
   defaults=$(offline_component_defaults)
   log "offline: the operator points every chart at the images built here (COMPONENT_DEFAULTS)"
