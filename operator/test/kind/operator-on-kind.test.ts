@@ -1,9 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DEMO_SERVICE_GRAPH } from '@obsdemo/contracts';
+import { DEMO_SERVICE_GRAPH, ORDERS_STREAM } from '@obsdemo/contracts';
 import { eventually } from '@obsdemo/testenv';
 
 // The kind tier (make test-kind, which brings up the cluster, builds the images and loads them first): the user's
@@ -64,7 +66,10 @@ interface Demo {
 const condition = (demo: Demo, type: string) => demo.status?.conditions?.find((c) => c.type === type);
 const podReady = (pod: Pod) => pod.status.conditions?.find((c) => c.type === 'Ready');
 
-/** `kubectl port-forward` of a Service to a free port on 127.0.0.1; the forward ends with the test. */
+/**
+ * `kubectl port-forward` of a Service (a bare name) or any other target (`pod/<name>`) to a free port on 127.0.0.1;
+ * the forward ends with the test.
+ */
 async function portForward(service: string, port: number): Promise<{ url: string; stop: () => void }> {
   const child: ChildProcess = spawn(
     kubectlBin,
@@ -76,7 +81,7 @@ async function portForward(service: string, port: number): Promise<{ url: string
       'port-forward',
       '--address',
       '127.0.0.1',
-      `svc/${service}`,
+      service.includes('/') ? service : `svc/${service}`,
       `0:${port}`,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -465,6 +470,271 @@ describe('the operator on a kind cluster, on real pods', () => {
         300_000,
       ).catch(claimsLeft);
       expect(claims.trim()).toBe('');
+    },
+    STEP_TIMEOUT_MS,
+  );
+});
+
+/** What a NATS server's monitoring endpoint reports about the ORDERS stream (`/jsz`, nats-server's JSInfo). */
+interface StreamDetail {
+  name: string;
+  cluster?: { leader?: string; replicas?: { name: string; current: boolean; offline?: boolean }[] };
+  config?: { num_replicas: number };
+  state: { messages: number };
+  consumer_detail?: { name: string; config?: { num_replicas?: number } }[];
+}
+
+describe('a clustered JetStream (messaging.nats.replicas: 3) on real pods', () => {
+  // A second demo, after the first is gone (one demo at a time on 2 cores), with only what the orders path needs.
+  const HA = 'ha';
+  const ORDERS = 1000;
+  const haDemo = {
+    apiVersion: 'obsdemo.dev/v1alpha1',
+    kind: 'ObservabilityDemo',
+    metadata: { name: HA, namespace: NS },
+    spec: {
+      messaging: { nats: { replicas: 3 } },
+      services: { processor: { enabled: false }, gateway: { enabled: false }, loadgen: { enabled: false } },
+      observability: {
+        tracing: { backend: 'none' },
+        logs: { backend: 'none' },
+        grafana: { enabled: false },
+        prometheus: { enabled: false },
+        collector: { serviceGraphs: false, spanMetrics: false },
+      },
+    },
+  };
+
+  /** The ORDERS stream as the server in pod `pod` sees it. */
+  async function ordersStream(pod: string): Promise<StreamDetail> {
+    const monitor = await portForward(`pod/${pod}`, 8222);
+    try {
+      const res = await fetch(`${monitor.url}/jsz?accounts=true&streams=true&consumers=true&config=true`);
+      const body = (await res.json()) as { account_details?: { stream_detail?: StreamDetail[] }[] };
+      const stream = (body.account_details ?? [])
+        .flatMap((a) => a.stream_detail ?? [])
+        .find((s) => s.name === ORDERS_STREAM);
+      if (!stream) throw new Error(`${pod} has no ${ORDERS_STREAM} stream yet`);
+      return stream;
+    } finally {
+      monitor.stop();
+    }
+  }
+  /**
+   * The stream as its leader sees it, found through the server in pod `via`: only the leader knows whether the
+   * followers are current (a follower reports the others as not current).
+   */
+  async function ordersStreamAtLeader(via: string): Promise<StreamDetail> {
+    const seen = await ordersStream(via);
+    const leader = seen.cluster?.leader;
+    if (!leader) throw new Error(`no ${ORDERS_STREAM} leader seen from ${via}`);
+    return leader === via ? seen : ordersStream(leader);
+  }
+  const currentFollowers = (s: StreamDetail) =>
+    (s.cluster?.replicas ?? []).filter((r) => r.current && !r.offline).length;
+
+  /** SIGKILL to the nats-server process of pod `pod`, sent from its node (kind's node is a container). */
+  async function killNats(pod: string): Promise<void> {
+    const node = await kubectl('get', 'pod', '-n', NS, pod, '-o', 'jsonpath={.spec.nodeName}');
+    const container = `$(crictl ps -q --label io.kubernetes.pod.namespace=${NS} --label io.kubernetes.pod.name=${pod} --label io.kubernetes.container.name=nats)`;
+    await execFileAsync('docker', [
+      'exec',
+      node,
+      'sh',
+      '-c',
+      `kill -KILL "$(crictl inspect --output go-template --template '{{.info.pid}}' "${container}")"`,
+    ]);
+  }
+  const natsRestarts = async (pod: string) => {
+    const status = await getJson<{
+      status: { containerStatuses?: { name: string; restartCount: number }[] };
+    }>('pod', '-n', NS, pod);
+    return status.status.containerStatuses?.find((c) => c.name === 'nats')?.restartCount ?? 0;
+  };
+
+  afterAll(async () => {
+    await kubectl(
+      'delete',
+      'observabilitydemo',
+      '-n',
+      NS,
+      HA,
+      '--ignore-not-found',
+      '--wait=true',
+      '--timeout=300s',
+    );
+  }, 360_000);
+
+  it(
+    `runs 3 NATS servers with the ORDERS stream and the invoices consumer on all 3, and invoices ${ORDERS} orders exactly once while the stream leader is killed`,
+    async () => {
+      // The first demo, and this one if an interrupted run left it with its orders.
+      await kubectl(
+        'delete',
+        'observabilitydemo',
+        '-n',
+        NS,
+        NAME,
+        HA,
+        '--ignore-not-found',
+        '--wait=true',
+        '--timeout=300s',
+      );
+      const manifest = join(mkdtempSync(join(tmpdir(), 'obsdemo-kind-')), 'ha.json');
+      writeFileSync(manifest, JSON.stringify(haDemo));
+      await kubectl('apply', '-f', manifest);
+      await eventually(
+        `${HA} Ready`,
+        async () =>
+          condition(await getJson<Demo>('observabilitydemo', '-n', NS, HA), 'Ready')?.status === 'True'
+            ? true
+            : undefined,
+        900_000,
+      );
+      const nats = await getJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>(
+        'statefulset',
+        '-n',
+        NS,
+        `${HA}-nats`,
+      );
+      expect({ replicas: nats.spec.replicas, ready: nats.status.readyReplicas }).toEqual({
+        replicas: 3,
+        ready: 3,
+      });
+      const pdb = await getJson<{ spec: { maxUnavailable?: number; minAvailable?: number } }>(
+        'pdb',
+        '-n',
+        NS,
+        `${HA}-nats`,
+      );
+      // Voluntary disruptions take one server of three at a time: two keep JetStream's quorum.
+      expect(pdb.spec.maxUnavailable).toBe(1);
+      const pods = [0, 1, 2].map((i) => `${HA}-nats-${i}`);
+      // catalog's relay and the invoices consumer create the stream and the consumer with NATS_STREAM_REPLICAS.
+      const scaled = await eventually(
+        'the ORDERS stream and the invoices consumer on 3 servers, every follower current',
+        async () => {
+          const s = await ordersStreamAtLeader(pods[0]!);
+          const consumer = s.consumer_detail?.find((c) => c.name === 'invoices');
+          return s.config?.num_replicas === 3 &&
+            consumer?.config?.num_replicas === 3 &&
+            s.cluster?.leader &&
+            currentFollowers(s) === 2
+            ? s
+            : undefined;
+        },
+        300_000,
+      );
+      const leader = scaled.cluster?.leader ?? '';
+      expect(pods).toContain(leader);
+
+      const catalog = await portForward(`${HA}-catalog`, 8000);
+      forwards.push(catalog);
+      const accepted: number[] = [];
+      const refused: string[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < ORDERS) {
+          const i = next++;
+          const res = await fetch(`${catalog.url}/orders`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              customer: `ha-${i}`,
+              items: [{ productId: 1 + (i % 12), quantity: 1 + (i % 3) }],
+            }),
+          }).catch((error: unknown) => String(error));
+          if (typeof res === 'string') refused.push(res);
+          else if (res.status === 201) accepted.push(((await res.json()) as { id: number }).id);
+          else refused.push(`${res.status} ${await res.text()}`);
+        }
+      };
+      const started = Date.now();
+      const load = Promise.all(Array.from({ length: 8 }, worker));
+      await eventually(
+        '250 orders answered',
+        async () => (accepted.length + refused.length >= 250 ? true : undefined),
+        300_000,
+      );
+      const restartsBefore = await natsRestarts(leader);
+      // SIGKILL, not a pod deletion: a deleted pod's server gets SIGTERM first and hands its leaderships over on the
+      // way out; a killed one leaves the others to notice and elect. The kubelet then starts it again.
+      await killNats(leader);
+      const killedAt = Date.now();
+      const survivor = pods.find((p) => p !== leader)!;
+      const failover = await eventually(
+        'a new ORDERS stream leader',
+        async () => {
+          const s = await ordersStream(survivor);
+          return s.cluster?.leader && s.cluster.leader !== leader ? s.cluster.leader : undefined;
+        },
+        120_000,
+      );
+      const newLeaderAfterMs = Date.now() - killedAt;
+      await load;
+      const ordersPerSecond = (ORDERS * 1000) / (Date.now() - started);
+      catalog.stop();
+      // catalog keeps each order in its outbox until JetStream has it: a server going away refuses no order.
+      expect(refused).toEqual([]);
+      expect(new Set(accepted).size).toBe(ORDERS);
+
+      // The same pod, its server restarted by the kubelet.
+      await eventually(
+        `${leader}'s nats container restarted and Ready`,
+        async () => {
+          const pod = await getJson<Pod>('pod', '-n', NS, leader);
+          return (await natsRestarts(leader)) > restartsBefore && podReady(pod)?.status === 'True'
+            ? true
+            : undefined;
+        },
+        300_000,
+      );
+      const invoices = await portForward(`${HA}-invoices`, 8002);
+      forwards.push(invoices);
+      const page = async (path: string) => {
+        const res = await fetch(`${invoices.url}${path}`);
+        if (!res.ok) throw new Error(`GET ${path}: ${res.status}`);
+        return (await res.json()) as { items: { orderId: number }[]; total: number };
+      };
+      await eventually(
+        `${ORDERS} orders invoiced or parked`,
+        async () =>
+          (await page('/invoices?pageSize=1')).total + (await page('/invoices/parked?pageSize=1')).total >=
+          ORDERS
+            ? true
+            : undefined,
+        600_000,
+      );
+      const invoicedAfterMs = Date.now() - started;
+      const invoiced: number[] = [];
+      for (let p = 1; invoiced.length < ORDERS + 100; p++) {
+        const { items } = await page(`/invoices?pageSize=100&page=${p}`);
+        if (items.length === 0) break;
+        invoiced.push(...items.map((i) => i.orderId));
+      }
+      // Exactly once: every accepted order, no other, none twice.
+      expect(invoiced.sort((a, b) => a - b)).toEqual([...accepted].sort((a, b) => a - b));
+      expect((await page('/invoices/parked')).total).toBe(0);
+      invoices.stop();
+      // Each event once in the stream (Nats-Msg-Id dedupe held across the leader change), on 3 current servers.
+      const settled = await eventually(
+        'every ORDERS replica current again',
+        async () => {
+          const s = await ordersStreamAtLeader(failover);
+          return currentFollowers(s) === 2 ? s : undefined;
+        },
+        300_000,
+      );
+      expect({ messages: settled.state.messages, replicas: settled.config?.num_replicas }).toEqual({
+        messages: ORDERS,
+        replicas: 3,
+      });
+      // Figures for docs/operator.md ("Scaling"), not assertions: they depend on the machine.
+      console.log(
+        `nats-cluster on kind: ${ORDERS} orders at ${ordersPerSecond.toFixed(0)}/s through a port-forward to catalog; ` +
+          `${leader} killed, ${failover} led the stream ${newLeaderAfterMs} ms later (seen from ${survivor}); ` +
+          `all invoiced ${invoicedAfterMs} ms after the first order`,
+      );
     },
     STEP_TIMEOUT_MS,
   );
