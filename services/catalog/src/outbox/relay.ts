@@ -49,7 +49,7 @@ export class OutboxRelay {
   constructor(private readonly options: RelayOptions) {
     this.published = new Counter({
       name: 'outbox_events_published_total',
-      help: 'Outbox events handed to JetStream, by subject and outcome (published, duplicate, failed).',
+      help: 'Outbox rows handed to JetStream, by subject and outcome (published, duplicate, failed: each row of a batch not acknowledged).',
       labelNames: ['subject', 'outcome'],
       registers: [options.registry],
     });
@@ -188,6 +188,8 @@ export class OutboxRelay {
         }),
       );
       const sent: string[] = [];
+      /** Failed rows by error message: one UPDATE per distinct error, usually one (the connection's). */
+      const failed = new Map<string, string[]>();
       let failure: Error | undefined;
       for (const { row, ack, error } of results) {
         if (ack) {
@@ -197,10 +199,17 @@ export class OutboxRelay {
         }
         this.published.inc({ subject: row.subject, outcome: 'failed' });
         failure ??= error;
-        await sequelize.query('UPDATE outbox SET attempts = attempts + 1, last_error = :err WHERE id = :id', {
-          replacements: { id: row.id, err: error?.message.slice(0, 500) ?? '' },
-          transaction,
-        });
+        const message = error?.message.slice(0, 500) ?? '';
+        failed.set(message, [...(failed.get(message) ?? []), row.id]);
+      }
+      for (const [err, ids] of failed) {
+        await sequelize.query(
+          'UPDATE outbox SET attempts = attempts + 1, last_error = :err WHERE id IN (:ids)',
+          {
+            replacements: { ids, err },
+            transaction,
+          },
+        );
       }
       if (sent.length > 0) {
         await sequelize.query('UPDATE outbox SET sent_at = now(), last_error = NULL WHERE id IN (:ids)', {

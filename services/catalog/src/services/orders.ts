@@ -46,6 +46,8 @@ interface LockedProduct extends PricedProduct {
 /**
  * The ordered products, locked in id order (concurrent orders for the same products then cannot deadlock), with
  * the id the order will get: the outbox event, which carries it, is then written in the same statement as the order.
+ * An order refused after this (unknown product, not enough stock) leaves a gap in the ids, as any rolled-back
+ * insert into a serial column does.
  */
 const LOCK_PRODUCTS = `
   WITH next_order AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id)
@@ -64,8 +66,9 @@ const WRITE_ORDER = `
   WITH lines AS (
     SELECT * FROM unnest($6::int[], $7::int[], $8::int[]) AS l(product_id, quantity, unit_price_cents)
   ), stock AS (
-    UPDATE products p SET stock = p.stock - lines.quantity, updated_at = $5
-    FROM lines WHERE p.id = lines.product_id
+    UPDATE products p SET stock = p.stock - ordered.quantity, updated_at = $5
+    FROM (SELECT product_id, sum(quantity) AS quantity FROM lines GROUP BY product_id) ordered
+    WHERE p.id = ordered.product_id
   ), placed AS (
     INSERT INTO orders (id, customer, currency, total_cents, created_at, updated_at)
     VALUES ($1, $2, $3, $4, $5, $5)
