@@ -14,6 +14,15 @@ export interface DatabaseSettings {
   DB_POOL_MAX: number;
   DB_POOL_ACQUIRE_MS: number;
   DB_POOL_IDLE_MS: number;
+  /**
+   * How long a statement may wait for Postgres's answer before it fails and its connection is dropped from the pool
+   * (node-postgres' query_timeout). A server that went away without closing its sockets (a replaced pod: its address
+   * no longer answers, nothing resets the connection) would otherwise hold every pooled connection until the
+   * kernel gives up on them, minutes later.
+   */
+  DB_QUERY_TIMEOUT_MS: number;
+  /** How long opening a connection may take (node-postgres' connectionTimeoutMillis). */
+  DB_CONNECT_TIMEOUT_MS: number;
 }
 
 export interface Database {
@@ -47,9 +56,12 @@ export function poolStats(connectionManager: unknown): PoolStats {
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|53300|57P0[123])$/;
 
-/** Raised by node-postgres, without a SQLSTATE, when the socket under a running query goes away. */
+/**
+ * Raised by node-postgres, without a SQLSTATE, when the socket under a running query goes away or stops answering
+ * (`Query read timeout`: DB_QUERY_TIMEOUT_MS passed; Sequelize then drops that connection from the pool).
+ */
 const DROPPED_CONNECTION =
-  /Connection terminated|connection is closed|Client has encountered a connection error/i;
+  /Connection terminated|connection is closed|Client has encountered a connection error|Query read timeout/i;
 
 /**
  * True when a Sequelize error means Postgres cannot be reached (refused, dropped, timed out, pool acquire timeout,
@@ -81,6 +93,11 @@ export function openDatabase(
     username: settings.DB_USER,
     password: settings.DB_PASSWORD,
     logging: false,
+    dialectOptions: {
+      keepAlive: true,
+      query_timeout: settings.DB_QUERY_TIMEOUT_MS,
+      connectionTimeoutMillis: settings.DB_CONNECT_TIMEOUT_MS,
+    },
     pool: {
       min: settings.DB_POOL_MIN,
       max: settings.DB_POOL_MAX,

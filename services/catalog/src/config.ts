@@ -15,6 +15,8 @@ export const CatalogConfigSchema = z.object({
   DB_POOL_MIN: env.int(0, 0, 100),
   DB_POOL_MAX: env.int(10, 1, 100),
   DB_POOL_ACQUIRE_MS: env.int(10_000, 100, 120_000),
+  DB_QUERY_TIMEOUT_MS: env.int(10_000, 100, 600_000),
+  DB_CONNECT_TIMEOUT_MS: env.int(5_000, 100, 120_000),
   DB_POOL_IDLE_MS: env.int(10_000, 100, 600_000),
   NATS_URL: env.string('nats://127.0.0.1:4222'),
   /** Servers that keep the ORDERS stream (spec.messaging.nats.replicas); an existing stream is scaled to it. */

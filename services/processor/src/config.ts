@@ -14,6 +14,8 @@ export const ProcessorConfigSchema = z.object({
   DB_POOL_MIN: env.int(0, 0, 100),
   DB_POOL_MAX: env.int(10, 1, 100),
   DB_POOL_ACQUIRE_MS: env.int(10_000, 100, 120_000),
+  DB_QUERY_TIMEOUT_MS: env.int(10_000, 100, 600_000),
+  DB_CONNECT_TIMEOUT_MS: env.int(5_000, 100, 120_000),
   DB_POOL_IDLE_MS: env.int(10_000, 100, 600_000),
   CATALOG_URL: z.url({ protocol: /^https?$/, error: 'an http(s) URL' }).default('http://127.0.0.1:8000'),
   /** Per attempt, including reading the body. */

@@ -3,7 +3,15 @@ import { createLogger, createRegistry } from '@obsdemo/telemetry';
 import { startPostgres, type PostgresServer } from '@obsdemo/testenv';
 import { PassThrough } from 'node:stream';
 import { QueryTypes } from 'sequelize';
-import { openDatabase, runMigrations, sqlMigration, type Database, type Migration } from '../../src/index.js';
+import {
+  isDatabaseUnavailable,
+  openDatabase,
+  runMigrations,
+  sqlMigration,
+  type Database,
+  type DatabaseSettings,
+  type Migration,
+} from '../../src/index.js';
 
 let pg: PostgresServer;
 const opened: Database[] = [];
@@ -17,7 +25,7 @@ afterAll(async () => {
   await pg?.stop();
 });
 
-async function open(name: string) {
+async function open(name: string, overrides: Partial<DatabaseSettings> = {}) {
   const registry = createRegistry('dbtest');
   const db = openDatabase(
     {
@@ -30,6 +38,9 @@ async function open(name: string) {
       DB_POOL_MAX: 4,
       DB_POOL_ACQUIRE_MS: 10_000,
       DB_POOL_IDLE_MS: 10_000,
+      DB_QUERY_TIMEOUT_MS: 10_000,
+      DB_CONNECT_TIMEOUT_MS: 5_000,
+      ...overrides,
     },
     registry,
   );
@@ -67,6 +78,25 @@ describe('openDatabase', () => {
     const text = await registry.metrics();
     expect(text).toMatch(/database_queries_total\{operation="select",table="pinged"[^}]*\} 1/);
     expect(text).toMatch(/database_queries_total\{operation="create",table="none"[^}]*\} 1/);
+  });
+  it('fails a statement Postgres does not answer within DB_QUERY_TIMEOUT_MS as unavailable, and drops its connection', async () => {
+    await pg.createDatabase('db_timeout');
+    // One connection: the next statement can only run if the stuck one was taken out of the pool.
+    const { db } = await open('db_timeout', { DB_POOL_MAX: 1, DB_QUERY_TIMEOUT_MS: 300 });
+    const pid = async () =>
+      (
+        await db.sequelize.query<{ pid: number }>('SELECT pg_backend_pid() AS pid', {
+          type: QueryTypes.SELECT,
+        })
+      )[0]?.pid;
+    const before = await pid();
+    // What a replaced Postgres pod looks like from here: a statement with no answer.
+    const stuck = await db.sequelize.query('SELECT pg_sleep(5)').catch((error: unknown) => error);
+    expect(isDatabaseUnavailable(stuck)).toBe(true);
+    // Served on a new connection, not on the stuck one once its statement ends.
+    const after = await pid();
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
   });
 });
 
