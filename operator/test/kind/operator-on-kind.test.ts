@@ -407,7 +407,12 @@ describe('the operator on a kind cluster, on real pods', () => {
    * accepted order (HTTP 201) has exactly one invoice and nothing was parked. `settle` names the workload whose
    * rollout the read-back waits for.
    */
-  async function burstSurvives(fault: () => Promise<void>, settle: string): Promise<void> {
+  async function burstSurvives(
+    fault: () => Promise<void>,
+    settle: string,
+    /** Runs as soon as `settle` has rolled out. */
+    settled?: () => Promise<void>,
+  ): Promise<void> {
     const gateway = await portForward(`${NAME}-gateway`, 8080);
     forwards.push(gateway);
     const accepted: number[] = [];
@@ -431,6 +436,7 @@ describe('the operator on a kind cluster, on real pods', () => {
     // Enough before the fault to mean something even if every order during it was refused.
     expect(accepted.length).toBeGreaterThanOrEqual(20);
     await kubectl('rollout', 'status', '-n', NS, settle, '--timeout=300s');
+    await settled?.();
     // Read back from invoices itself: the checks below are more requests than the gateway's rate limit allows. A
     // port-forward to a Service sticks to one pod, so first wait until a single Ready invoices pod is left.
     await eventually(
@@ -492,7 +498,29 @@ describe('the operator on a kind cluster, on real pods', () => {
   it(
     'invoices every accepted order exactly once when the Postgres pod is deleted during an order burst',
     async () => {
-      await burstSurvives(deletePod('postgres'), `statefulset/${NAME}-postgres`);
+      // The new pod has a new address; the old one answers nothing, so connections to it hang rather than fail.
+      // The services drop a connection whose statement has no answer within DB_QUERY_TIMEOUT_MS (10 s) and open
+      // new ones, so catalog serves again well within a minute of the new Postgres being Ready (it took over two
+      // minutes before that timeout existed).
+      await burstSurvives(deletePod('postgres'), `statefulset/${NAME}-postgres`, async () => {
+        await eventually(
+          'catalog serving orders again (seen from processor, through its Service)',
+          async () => {
+            const status = await kubectl(
+              'exec',
+              '-n',
+              NS,
+              `deployment/${NAME}-processor`,
+              '--',
+              'node',
+              '-e',
+              "fetch(process.env.CATALOG_URL + '/orders?pageSize=1', { signal: AbortSignal.timeout(5000) }).then((r) => console.log(r.status), () => console.log('unreachable'))",
+            );
+            return status.trim() === '200' ? true : undefined;
+          },
+          60_000,
+        );
+      });
     },
     STEP_TIMEOUT_MS,
   );
