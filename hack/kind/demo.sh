@@ -67,6 +67,15 @@ if [[ -n ${OPERATOR_REPLICAS:-} ]]; then
   k -n obsdemo-system scale deployment/obsdemo-operator "--replicas=$OPERATOR_REPLICAS" >/dev/null
 fi
 k -n obsdemo-system rollout status deployment/obsdemo-operator --timeout=300s >/dev/null
+# `rollout status` returns while the previous ReplicaSet's pods may still be shutting down, one of them holding the
+# Lease: it would reconcile the sample with the old environment (offline: upstream images that cannot be pulled, and a
+# StatefulSet pod stuck on one is never replaced). Wait until only the current pods are left.
+deadline=$((SECONDS + 180))
+while [[ -n $(k -n obsdemo-system get pods -l app.kubernetes.io/name=obsdemo-operator \
+  -o jsonpath='{.items[?(@.metadata.deletionTimestamp)].metadata.name}') ]]; do
+  ((SECONDS < deadline)) || die "the operator's previous pods did not stop within 3 minutes"
+  sleep 1
+done
 
 k create namespace "$namespace" --dry-run=client -o yaml | k apply -f - >/dev/null
 k label --overwrite namespace "$namespace" pod-security.kubernetes.io/enforce=restricted >/dev/null
