@@ -30,6 +30,11 @@ async function kubectl(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/** Runs `command` in the first container of the demo's `<component>` Deployment (`kubectl exec`). */
+function execIn(component: string, ...command: string[]): Promise<string> {
+  return kubectl('exec', '-n', NS, `deployment/${NAME}-${component}`, '--', ...command);
+}
+
 async function getJson<T>(...args: string[]): Promise<T> {
   return JSON.parse(await kubectl('get', ...args, '-o', 'json')) as T;
 }
@@ -293,19 +298,15 @@ describe('the operator on a kind cluster, on real pods', () => {
             await res?.arrayBuffer();
           }
         })).then(() => console.log(JSON.stringify({ requests: n, failed, firstError })));`;
-      const out = await kubectl('exec', '-n', NS, `deployment/${NAME}-processor`, '--', 'node', '-e', script);
+      const out = await execIn('processor', 'node', '-e', script);
       const load = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
         requests: number;
         failed: number;
         firstError?: string;
       };
       // The container's own peak, from its memory cgroup (v1, else v2).
-      const peak = await kubectl(
-        'exec',
-        '-n',
-        NS,
-        `deployment/${NAME}-catalog`,
-        '--',
+      const peak = await execIn(
+        'catalog',
         'sh',
         '-c',
         // memory.peak needs Linux 5.19 on cgroup v2; without either file the figure is just not printed.
@@ -506,12 +507,8 @@ describe('the operator on a kind cluster, on real pods', () => {
         await eventually(
           'catalog serving orders again (seen from processor, through its Service)',
           async () => {
-            const status = await kubectl(
-              'exec',
-              '-n',
-              NS,
-              `deployment/${NAME}-processor`,
-              '--',
+            const status = await execIn(
+              'processor',
               'node',
               '-e',
               "fetch(process.env.CATALOG_URL + '/orders?pageSize=1', { signal: AbortSignal.timeout(5000) }).then((r) => console.log(r.status), () => console.log('unreachable'))",
