@@ -3,9 +3,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry, RegistryContentType } from 'prom-client';
 import { API_VERSION, PLURAL, type DefaultedObservabilityDemo } from './api/index.js';
 import type { OperatorConfig } from './config.js';
-import { ResourceClient } from './kube/resource-client.js';
+import { ResourceClient, type Unstructured } from './kube/resource-client.js';
 import { HelmRenderer } from './render/helm-template.js';
 import { DemoReconciler, INSTANCE_LABEL } from './reconcile/reconciler.js';
+import { demoChanged, workloadChanged, workloadSummary } from './reconcile/watches.js';
 import { servicesValues } from './reconcile/services-values.js';
 import { TelemetryVerifier } from './reconcile/telemetry.js';
 import {
@@ -61,6 +62,31 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
   const telemetry = new TelemetryVerifier(
     config.TELEMETRY_PROMETHEUS_URL ? { prometheusUrl: config.TELEMETRY_PROMETHEUS_URL } : {},
   );
+  // The manager's caches: every replica keeps them warm from start-up, leader or not.
+  const ns = config.WATCH_NAMESPACE || undefined;
+  const demos = new Informer(http, {
+    path: collectionPath(API_VERSION, PLURAL, ns),
+    resyncPeriodMs: config.RESYNC_PERIOD,
+    logger,
+    transform: stripManagedFields,
+  });
+  // Owned workloads carry the inventory label: a change to one (its spec, a pod becoming ready, its deletion)
+  // re-reconciles its demo. The cache keeps identity, generation and the readiness fields only: enough for the
+  // reconciler's status between full comparisons, and a fraction of the objects' memory.
+  const workloads = ['deployments', 'statefulsets'].map(
+    (plural) =>
+      new Informer(http, {
+        path: collectionPath('apps/v1', plural, ns),
+        labelSelector: INSTANCE_LABEL,
+        logger,
+        transform: workloadSummary,
+      }),
+  );
+  // A deleted demo's telemetry check is forgotten, leader or not (a cache concern, not a reconcile).
+  demos.addEventHandler({
+    onDelete: (o) => telemetry.forget(o.metadata?.namespace ?? '', o.metadata?.name ?? ''),
+  });
+
   const reconciler = new DemoReconciler({
     client: new ResourceClient(http, {
       writeGuard: (method, path) => {
@@ -75,32 +101,13 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     operatorLocation: { namespace: config.POD_NAMESPACE, podLabels: config.OPERATOR_POD_LABELS },
     componentDefaults: config.COMPONENT_DEFAULTS,
     verifyTelemetry: (demo, context) => telemetry.check(demo, context),
+    // Readiness between full comparisons comes from the workload informers; every resync compares in full.
+    cachedWorkload: (ref) =>
+      workloads[ref.kind === 'StatefulSet' ? 1 : 0]?.store.get(`${ref.namespace}/${ref.name}`) as
+        Unstructured | undefined,
+    fullCompareIntervalMs: config.RESYNC_PERIOD / 2,
     recordEvent: (demo: DefaultedObservabilityDemo, type, reason, message) =>
       events.event(demo, type, reason, 'Reconcile', message),
-  });
-
-  // The manager's caches: every replica keeps them warm from start-up, leader or not.
-  const ns = config.WATCH_NAMESPACE || undefined;
-  const demos = new Informer(http, {
-    path: collectionPath(API_VERSION, PLURAL, ns),
-    resyncPeriodMs: config.RESYNC_PERIOD,
-    logger,
-    transform: stripManagedFields,
-  });
-  // Owned workloads carry the inventory label: a change to one (drift, a pod becoming ready) re-reconciles its demo.
-  // Only the owner matters here (the reconciler reads workloads from the API), so the cache keeps identity only.
-  const workloads = ['deployments', 'statefulsets'].map(
-    (plural) =>
-      new Informer(http, {
-        path: collectionPath('apps/v1', plural, ns),
-        labelSelector: INSTANCE_LABEL,
-        logger,
-        transform: identityOnly,
-      }),
-  );
-  // A deleted demo's telemetry check is forgotten, leader or not (a cache concern, not a reconcile).
-  demos.addEventHandler({
-    onDelete: (o) => telemetry.forget(o.metadata?.namespace ?? '', o.metadata?.name ?? ''),
   });
 
   // One controller for the life of the process, its watches declared once; leadership only runs its workers.
@@ -130,8 +137,13 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
       );
     },
   });
-  controller.for(demos);
-  for (const informer of workloads) controller.owns(informer, ownerKeyFromInstanceLabel);
+  // The demo's own status writes do not reconcile it again (controller-runtime's GenerationChangedPredicate, plus
+  // labels, annotations, deletion and resyncs); a workload's update only when what the status reads changed.
+  controller.for(demos, { updatePredicate: demoChanged });
+  for (const informer of workloads)
+    controller.owns(informer, ownerKeyFromInstanceLabel, {
+      updatePredicate: workloadChanged,
+    });
   const informers = controller.informers();
   for (const informer of informers) informer.start();
 
@@ -230,14 +242,4 @@ export class NotLeaderError extends Error {
 function ownerKeyFromInstanceLabel(obj: KubeObject): string | undefined {
   const owner = obj.metadata?.labels?.[INSTANCE_LABEL];
   return owner && obj.metadata?.namespace ? `${obj.metadata.namespace}/${owner}` : undefined;
-}
-
-/** An object reduced to what an owner lookup and the cache need: kind, name, namespace, version, labels. */
-function identityOnly(obj: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion, labels } = obj.metadata ?? {};
-  return {
-    ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
-    ...(obj.kind ? { kind: obj.kind } : {}),
-    metadata: { name, namespace, uid, resourceVersion, labels },
-  };
 }

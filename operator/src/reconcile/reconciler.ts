@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type {
   ComponentStatus,
   DefaultedObservabilityDemo,
@@ -47,6 +47,18 @@ export interface ReconcilerDeps {
    * It does not gate Ready, which is about workloads.
    */
   verifyTelemetry?: (demo: DefaultedObservabilityDemo, context: TelemetryContext) => Promise<TelemetryCheck>;
+  /**
+   * The owned Deployments and StatefulSets as the workload informers hold them (identity, generation,
+   * `spec.replicas` and the readiness fields of `status`). With it, a reconcile whose render is unchanged since a
+   * recent full comparison reads readiness from this cache instead of reading every object from the API server.
+   */
+  cachedWorkload?: (ref: ObjectRef) => Unstructured | undefined;
+  /**
+   * How long a full comparison of every rendered object with the API server's stays good while nothing the
+   * operator watches says otherwise. The manager passes half the resync period, so every resync compares in full.
+   * 0 (the default): every reconcile compares in full.
+   */
+  fullCompareIntervalMs?: number;
   /** Kubernetes Events for significant transitions. */
   recordEvent?: (
     demo: DefaultedObservabilityDemo,
@@ -116,6 +128,8 @@ export class DemoReconciler {
   private readonly now: () => Date;
   /** Generated Secrets known to exist, by demo uid and name, with when that was confirmed. */
   private readonly confirmedSecrets = new Map<string, number>();
+  /** The last full comparison that succeeded, by demo namespace/name. */
+  private readonly compared = new Map<string, FullComparison>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -134,7 +148,10 @@ export class DemoReconciler {
       name,
     });
     // Deleted: owner references let the garbage collector remove everything we created.
-    if (demo === undefined || demo.metadata?.deletionTimestamp) return { applied: 0, pruned: 0 };
+    if (demo === undefined || demo.metadata?.deletionTimestamp) {
+      this.compared.delete(`${namespace}/${name}`);
+      return { applied: 0, pruned: 0 };
+    }
     if (demo.spec.paused) {
       await this.updatePausedStatus(client, demo);
       return { applied: 0, pruned: 0 };
@@ -145,8 +162,19 @@ export class DemoReconciler {
     const desired = await this.ensureSecrets(client, demo)
       .then(() => this.render(demo, signal))
       .catch(failed('RenderFailed'));
-    const { applied, live } = await this.apply(client, desired).catch(failed('ApplyFailed'));
+    const renderKey = createHash('sha256').update(JSON.stringify(desired)).digest('hex');
+    const cached = this.fromCache(demo, desired, renderKey);
+    if (cached !== undefined) {
+      // Nothing to compare: the render, the demo and the watched workloads are as the last full comparison left
+      // them. Only readiness can have changed, and the workload cache has it.
+      const requeueAfter = await this.updateStatus(client, demo, desired, cached, signal);
+      return { applied: 0, pruned: 0, ...(requeueAfter !== undefined ? { requeueAfter } : {}) };
+    }
+    const comparedAt = this.now().getTime();
+    const firstApply = (demo.status?.inventory?.length ?? 0) === 0;
+    const { applied, live } = await this.apply(client, desired, firstApply).catch(failed('ApplyFailed'));
     const pruned = await this.prune(client, demo, desired).catch(failed('ApplyFailed'));
+    this.remember(demo, desired, live, renderKey, comparedAt);
     if (applied > 0) this.deps.recordEvent?.(demo, 'Normal', 'Applied', `applied ${applied} object(s)`);
     if (pruned > 0)
       this.deps.recordEvent?.(demo, 'Normal', 'Pruned', `deleted ${pruned} object(s) no longer rendered`);
@@ -267,8 +295,13 @@ export class DemoReconciler {
   private async apply(
     client: ResourceClient,
     desired: Unstructured[],
+    firstApply: boolean,
   ): Promise<{ applied: number; live: Unstructured[] }> {
-    const live = await mapLimit(desired, PARALLEL_REQUESTS, (obj) => client.get<Unstructured>(toRef(obj)));
+    // A demo applied for the first time (no inventory in its status) has nothing to compare with: every object is
+    // applied, unread. Server-side apply creates what is missing and leaves what already matches as it is.
+    const live = firstApply
+      ? desired.map(() => undefined)
+      : await mapLimit(desired, PARALLEL_REQUESTS, (obj) => client.get<Unstructured>(toRef(obj)));
     const drifted = desired
       .map((obj, i) => ({ obj, i }))
       .filter(({ obj, i }) => {
@@ -318,12 +351,78 @@ export class DemoReconciler {
     return pruned;
   }
 
+  /**
+   * The live workloads from the informer cache, when a full comparison may be skipped: the last one succeeded
+   * within `fullCompareIntervalMs` for this generation and this exact render, and every rendered workload is in the
+   * cache with the uid and generation that comparison left (a deleted, recreated or edited workload compares in
+   * full at once). Objects no informer watches (ConfigMaps, Services, ...) are compared at the next full comparison,
+   * at the latest on the next resync. Undefined: compare in full.
+   */
+  private fromCache(
+    demo: DefaultedObservabilityDemo,
+    desired: Unstructured[],
+    renderKey: string,
+  ): (Unstructured | undefined)[] | undefined {
+    const { cachedWorkload, fullCompareIntervalMs = 0 } = this.deps;
+    const { namespace, name } = id(demo);
+    const last = this.compared.get(`${namespace}/${name}`);
+    if (
+      cachedWorkload === undefined ||
+      last === undefined ||
+      last.renderKey !== renderKey ||
+      last.generation !== demo.metadata?.generation ||
+      this.now().getTime() - last.at >= fullCompareIntervalMs
+    )
+      return undefined;
+    const live: (Unstructured | undefined)[] = [];
+    for (const obj of desired) {
+      if (!WORKLOAD_KINDS.has(obj.kind)) {
+        live.push(undefined);
+        continue;
+      }
+      const cached = cachedWorkload(toRef(obj));
+      const expected = last.workloads.get(refKey(refOf(obj)));
+      if (
+        cached === undefined ||
+        expected === undefined ||
+        cached.metadata.uid !== expected.uid ||
+        cached.metadata.generation !== expected.generation
+      )
+        return undefined;
+      live.push(cached);
+    }
+    return live;
+  }
+
+  /** Records a successful full comparison: when it started, what it compared, and the workloads it left. */
+  private remember(
+    demo: DefaultedObservabilityDemo,
+    desired: Unstructured[],
+    live: Unstructured[],
+    renderKey: string,
+    at: number,
+  ): void {
+    const workloads = new Map<string, { uid?: string; generation?: number }>();
+    for (const [i, obj] of desired.entries()) {
+      if (!WORKLOAD_KINDS.has(obj.kind)) continue;
+      const meta = live[i]?.metadata as { uid?: string; generation?: number } | undefined;
+      workloads.set(refKey(refOf(obj)), { uid: meta?.uid, generation: meta?.generation });
+    }
+    const { namespace, name } = id(demo);
+    this.compared.set(`${namespace}/${name}`, {
+      renderKey,
+      generation: demo.metadata?.generation,
+      at,
+      workloads,
+    });
+  }
+
   /** Phase 5: status from the live workloads and the telemetry check; returns when to look again, if at all. */
   private async updateStatus(
     client: ResourceClient,
     demo: DefaultedObservabilityDemo,
     desired: Unstructured[],
-    live: Unstructured[],
+    live: readonly (Unstructured | undefined)[],
     signal: AbortSignal | undefined,
   ): Promise<number | undefined> {
     const generation = demo.metadata?.generation ?? 0;
@@ -434,7 +533,10 @@ export class DemoReconciler {
 }
 
 /** Ready and desired replicas of each rendered Deployment and StatefulSet, from its live state. */
-function readComponents(desired: Unstructured[], live: Unstructured[]): ComponentStatus[] {
+function readComponents(
+  desired: Unstructured[],
+  live: readonly (Unstructured | undefined)[],
+): ComponentStatus[] {
   const components: ComponentStatus[] = [];
   for (const [i, w] of desired.entries()) {
     if (!WORKLOAD_KINDS.has(w.kind)) continue;
@@ -512,6 +614,16 @@ function ownerRef(demo: DefaultedObservabilityDemo) {
     controller: true,
     blockOwnerDeletion: true,
   };
+}
+
+/** A full comparison of a demo's render with the live objects, as `DemoReconciler.remember` records it. */
+interface FullComparison {
+  renderKey: string;
+  generation: number | undefined;
+  /** When it started (ms since the epoch). */
+  at: number;
+  /** uid and generation of each rendered workload afterwards, by refKey. */
+  workloads: Map<string, { uid?: string | undefined; generation?: number | undefined }>;
 }
 
 function toRef(o: Unstructured): ObjectRef {

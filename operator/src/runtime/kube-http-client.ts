@@ -19,6 +19,7 @@ export interface ObjectMeta {
   generation?: number;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  deletionTimestamp?: unknown;
 }
 
 /**
