@@ -164,6 +164,19 @@ async function writesSoFar(): Promise<number> {
   return total;
 }
 
+/** apiserver_request_total by verb, resource and subresource. */
+async function requestCounts(): Promise<Map<string, number>> {
+  const text = (await kubeRequest(cp.server, tls, 'GET', '/metrics', undefined, 30_000)).body;
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const label = (l: string) => new RegExp(`${l}="([^"]*)"`).exec(line)?.[1] ?? '';
+    const key = `${label('verb')} ${label('resource')}${label('subresource') ? `/${label('subresource')}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
+}
+
 try {
   await waitUntilReady(
     operator,
@@ -186,25 +199,50 @@ try {
 
   // 2. Scale: every demo created at once, then wait until each is Ready.
   const cpuBefore = cpuSeconds(operator.pid);
+  const controlPlanePids = Object.entries(cp.state().pids);
+  const controlPlaneBefore = controlPlanePids.map(([, pid]) => cpuSeconds(pid).self);
+  const requestsBefore = await requestCounts();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: demos }, (_, i) => create('scale', `demo-${String(i).padStart(3, '0')}`)),
   );
   let ready = 0;
+  // When the first 25 %, 50 %, 75 % and all demos had their objects applied and were Ready: whether the operator's
+  // applies or the cluster's pods set the pace.
+  const quarters = [0.25, 0.5, 0.75, 1].map((q) => Math.ceil(q * demos));
+  const appliedAt: number[] = [];
+  const readyAt: number[] = [];
+  const seconds = () => Math.round(performance.now() - started) / 1000;
   for (;;) {
     const list = await api<{ items: Demo[] }>('GET', demoPath('scale'));
     ready = list.items.filter(isReady).length;
+    const nApplied = list.items.filter(applied).length;
+    while (appliedAt.length < 4 && nApplied >= quarters[appliedAt.length]!) appliedAt.push(seconds());
+    while (readyAt.length < 4 && ready >= quarters[readyAt.length]!) readyAt.push(seconds());
     if (ready === demos) break;
     if (performance.now() - started > 900_000)
       throw new Error(`only ${ready}/${demos} Ready after 15 minutes`);
     await sleep(1000);
   }
   const readyS = (performance.now() - started) / 1000;
+  // The apiserver's busiest request kinds over the scale phase (all clients: operator, controllers, kwok).
+  const requestsAfter = await requestCounts();
+  const scaleRequests = Object.fromEntries(
+    [...requestsAfter]
+      .map(([key, n]) => [key, n - (requestsBefore.get(key) ?? 0)] as const)
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15),
+  );
   const cpuAfter = cpuSeconds(operator.pid);
   // Where the scale phase's CPU went: the operator's own code, and the helm processes it ran (reaped children).
   const scaleCpu = {
     operatorS: cpuAfter.self - cpuBefore.self,
     helmChildrenS: cpuAfter.children - cpuBefore.children,
+    // The control plane's processes over the same phase (etcd, kube-apiserver, controller-manager, scheduler, kwok).
+    controlPlane: Object.fromEntries(
+      controlPlanePids.map(([name, pid], i) => [name, cpuSeconds(pid).self - controlPlaneBefore[i]!]),
+    ),
   };
 
   // 3. Quiet: let requeues settle, then count writes over one resync period plus a margin.
@@ -225,13 +263,22 @@ try {
     appliedWarmS: appliedTimes,
     appliedWarmMedianS: median(appliedTimes),
     readyAllS: readyS,
+    /** Seconds after the creates until 25, 50, 75 and 100 % of the demos were applied, and were Ready. */
+    appliedQuartersS: appliedAt,
+    readyQuartersS: readyAt,
     scaleCpu,
+    scaleRequests,
     writesOverOneResync: resyncWrites,
     rssMB,
   };
   console.log(
     `operator: CR → applied (warm) median ${result.appliedWarmMedianS.toFixed(2)} s (${appliedTimes.map((t) => t.toFixed(2)).join(', ')}); ` +
-      `${demos} CRs → Ready in ${readyS.toFixed(1)} s (CPU: operator ${scaleCpu.operatorS.toFixed(0)} s, helm ${scaleCpu.helmChildrenS.toFixed(0)} s); writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB`,
+      `${demos} CRs → Ready in ${readyS.toFixed(1)} s (applied at quarters ${appliedAt.join(', ')} s, Ready at ${readyAt.join(', ')} s; CPU: operator ${scaleCpu.operatorS.toFixed(0)} s, helm ${scaleCpu.helmChildrenS.toFixed(0)} s, ${Object.entries(scaleCpu.controlPlane).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}); writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB`,
+  );
+  console.log(
+    `apiserver requests during the scale phase: ${Object.entries(scaleRequests)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ')}`,
   );
   if (out) writeFileSync(out, JSON.stringify(result, null, 2));
 } finally {
