@@ -204,6 +204,10 @@ export class ControlPlane {
       `--root-ca-file=${this.pki.caCert}`,
       `--service-account-private-key-file=${this.pki.serviceAccountKey}`,
       '--use-service-account-credentials=true',
+      // client-go's default of 20 requests/s per controller paces pod creation for many demos at once far below
+      // what this control plane serves (docs/benchmarks.md, the operator at scale).
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
       '--v=1',
     ]);
   }
@@ -214,6 +218,8 @@ export class ControlPlane {
       '--bind-address=127.0.0.1',
       '--secure-port=0',
       '--leader-elect=false',
+      '--kube-api-qps=200',
+      '--kube-api-burst=400',
       '--v=1',
     ]);
   }
