@@ -258,25 +258,23 @@ export class DemoReconciler {
       this.deps.componentDefaults ?? {},
     );
     const { name, namespace } = id(demo);
-    const rendered = await Promise.all(
-      plans.map(async (plan) => {
-        const objects = await this.deps.renderer.render({
-          chart: plan.chart,
-          release: name,
+    // One helm process for every chart of the demo.
+    const objectsByPlan = await this.deps.renderer.renderSet({
+      charts: plans.map((plan) => ({ chart: plan.chart, values: plan.values })),
+      release: name,
+      namespace,
+      ...(signal ? { signal } : {}),
+    });
+    const rendered = plans.map((plan, i) =>
+      (objectsByPlan[i] ?? []).map((o) => ({
+        ...o,
+        metadata: {
+          ...o.metadata,
           namespace,
-          values: plan.values,
-          ...(signal ? { signal } : {}),
-        });
-        return objects.map((o) => ({
-          ...o,
-          metadata: {
-            ...o.metadata,
-            namespace,
-            labels: { ...o.metadata.labels, ...this.labels(demo, plan.component) },
-            ownerReferences: [ownerRef(demo)],
-          },
-        }));
-      }),
+          labels: { ...o.metadata.labels, ...this.labels(demo, plan.component) },
+          ownerReferences: [ownerRef(demo)],
+        },
+      })),
     );
     const all = rendered.flat();
     const rank = (k: string) => (KIND_ORDER.includes(k) ? KIND_ORDER.indexOf(k) : KIND_ORDER.length);

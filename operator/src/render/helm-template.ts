@@ -1,8 +1,17 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import type { Unstructured } from '../kube/resource-client.js';
 
 export interface RenderRequest {
@@ -12,6 +21,14 @@ export interface RenderRequest {
   namespace: string;
   values: unknown;
   /** Aborting it kills the helm process; the render then rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Several charts rendered together for one release: one helm process instead of one per chart. */
+export interface RenderSetRequest {
+  charts: { chart: string; values: unknown }[];
+  release: string;
+  namespace: string;
   signal?: AbortSignal;
 }
 
@@ -70,6 +87,8 @@ export class HelmRenderError extends Error {
 export class HelmRenderer {
   private readonly digests = new Map<string, string>();
   private readonly cache = new Map<string, { key: string; json: string }>();
+  /** Parent charts that render a set of our charts as dependencies, by the set (sorted names joined by ","). */
+  private readonly umbrellas = new Map<string, string>();
   private hits = 0;
   private misses = 0;
 
@@ -91,10 +110,85 @@ export class HelmRenderer {
 
   async render(req: RenderRequest): Promise<Unstructured[]> {
     const values = canonicalJson(req.values ?? {});
-    const slot = `${req.chart}\0${req.release}\0${req.namespace}`;
-    const key = createHash('sha256')
-      .update(`${this.digest(req.chart)}\0${slot}\0${values}`)
-      .digest('hex');
+    return this.cached(
+      `${req.chart}\0${req.release}\0${req.namespace}`,
+      `${this.digest(req.chart)}\0${values}`,
+      req.signal,
+      () => this.run(req, values),
+    );
+  }
+
+  /**
+   * Renders several charts for one release with one helm process: a parent chart (written once per set of charts,
+   * in the temp dir) lists them as dependencies, linked to the charts directory, and each gets its values under its
+   * name, as `helm install` of a parent chart would. Each chart's objects come back in the order of `req.charts`,
+   * told apart by the `# Source:` line helm writes above each document. One cache entry per release and namespace.
+   */
+  async renderSet(req: RenderSetRequest): Promise<Unstructured[][]> {
+    const names = req.charts.map((c) => c.chart);
+    if (new Set(names).size !== names.length) throw new Error(`a chart is listed twice: ${names.join(', ')}`);
+    const values = canonicalJson(Object.fromEntries(req.charts.map((c) => [c.chart, c.values ?? {}])));
+    const digests = names.map((n) => `${n}:${this.digest(n)}`).join(',');
+    const all = await this.cached(
+      `*\0${req.release}\0${req.namespace}`,
+      `${digests}\0${values}`,
+      req.signal,
+      async () => {
+        const umbrella = this.umbrella(names);
+        const text = await this.helmTemplate(
+          umbrella,
+          req.release,
+          req.namespace,
+          values,
+          names.join('+'),
+          req.signal,
+        );
+        let split: { chart: string; object: Unstructured }[];
+        try {
+          split = splitBySubchart(text, req.namespace);
+        } catch (parseError) {
+          throw new HelmRenderError(names.join('+'), String(parseError));
+        }
+        return split.map(({ chart, object }) => ({ ...object, [SUBCHART]: chart }));
+      },
+    );
+    const byChart = new Map(names.map((n) => [n, [] as Unstructured[]]));
+    for (const o of all) {
+      const { [SUBCHART]: chart, ...object } = o;
+      byChart.get(chart as string)?.push(object as Unstructured);
+    }
+    return names.map((n) => byChart.get(n) ?? []);
+  }
+
+  private umbrella(names: string[]): string {
+    const setKey = [...names].sort().join(',');
+    let dir = this.umbrellas.get(setKey);
+    if (dir === undefined) {
+      dir = mkdtempSync(join(tmpdir(), 'obsdemo-render-'));
+      mkdirSync(join(dir, 'charts'));
+      const dependencies = [...names].sort().map((name) => {
+        const chartDir = join(this.options.chartsDir, name);
+        const meta = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { version?: string };
+        symlinkSync(chartDir, join(dir as string, 'charts', name));
+        return { name, version: meta.version };
+      });
+      writeFileSync(
+        join(dir, 'Chart.yaml'),
+        JSON.stringify({ apiVersion: 'v2', name: UMBRELLA, version: '0.0.0', dependencies }),
+      );
+      this.umbrellas.set(setKey, dir);
+    }
+    return dir;
+  }
+
+  /** The render for `slot` if its key is unchanged, else `produce`'s, kept as the slot's only entry (LRU). */
+  private async cached(
+    slot: string,
+    content: string,
+    signal: AbortSignal | undefined,
+    produce: () => Promise<Unstructured[]>,
+  ): Promise<Unstructured[]> {
+    const key = createHash('sha256').update(`${slot}\0${content}`).digest('hex');
     const cached = this.cache.get(slot);
     // Most recently used last: Map keeps insertion order, so re-inserting makes eviction LRU.
     this.cache.delete(slot);
@@ -104,8 +198,8 @@ export class HelmRenderer {
       return JSON.parse(cached.json) as Unstructured[];
     }
     this.misses++;
-    req.signal?.throwIfAborted();
-    const objects = await this.run(req, values);
+    signal?.throwIfAborted();
+    const objects = await produce();
     const json = JSON.stringify(objects);
     this.cache.delete(slot);
     this.cache.set(slot, { key, json });
@@ -114,17 +208,32 @@ export class HelmRenderer {
     return JSON.parse(json) as Unstructured[];
   }
 
-  private run(req: RenderRequest, values: string): Promise<Unstructured[]> {
-    const args = [
-      'template',
-      req.release,
+  private async run(req: RenderRequest, values: string): Promise<Unstructured[]> {
+    const text = await this.helmTemplate(
       join(this.options.chartsDir, req.chart),
-      '--namespace',
+      req.release,
       req.namespace,
-      '--skip-tests',
-      '--values',
-      '-',
-    ];
+      values,
+      req.chart,
+      req.signal,
+    );
+    try {
+      return parseManifests(text, req.namespace);
+    } catch (parseError) {
+      throw new HelmRenderError(req.chart, String(parseError));
+    }
+  }
+
+  /** `helm template` of the chart at `chartPath` with `values` (JSON) on stdin; its output. */
+  private helmTemplate(
+    chartPath: string,
+    release: string,
+    namespace: string,
+    values: string,
+    what: string,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const args = ['template', release, chartPath, '--namespace', namespace, '--skip-tests', '--values', '-'];
     if (this.options.kubeVersion) args.push('--kube-version', this.options.kubeVersion);
     return new Promise((resolve, reject) => {
       const child = execFile(
@@ -133,27 +242,47 @@ export class HelmRenderer {
         {
           timeout: this.options.timeoutMs ?? 30_000,
           maxBuffer: 64 * 1024 * 1024,
-          ...(req.signal ? { signal: req.signal } : {}),
+          ...(signal ? { signal } : {}),
         },
         (error, stdout, stderr) => {
-          if (req.signal?.aborted) {
-            reject(req.signal.reason);
+          if (signal?.aborted) {
+            reject(signal.reason);
             return;
           }
           if (error) {
-            reject(new HelmRenderError(req.chart, stderr || error.message));
+            reject(new HelmRenderError(what, stderr || error.message));
             return;
           }
-          try {
-            resolve(parseManifests(stdout, req.namespace));
-          } catch (parseError) {
-            reject(new HelmRenderError(req.chart, String(parseError)));
-          }
+          resolve(stdout);
         },
       );
       child.stdin?.end(values);
     });
   }
+}
+
+/** The parent chart renderSet writes; its name starts every `# Source:` path helm prints. */
+const UMBRELLA = 'obsdemo-render';
+/** Where renderSet keeps, in its cache, which chart an object came from. */
+const SUBCHART = '__obsdemoChart';
+
+/**
+ * The documents of a parent chart's render, each with the dependency it came from (the first `charts/<name>/` of
+ * the `# Source:` line helm writes above it).
+ */
+export function splitBySubchart(text: string, namespace: string): { chart: string; object: Unstructured }[] {
+  const out: { chart: string; object: Unstructured }[] = [];
+  for (const doc of text.split(/^---[ \t]*$/m)) {
+    const source = /^# Source: ([^/\n]+)\/charts\/([^/\n]+)\//m.exec(doc);
+    const objects = parseManifests(doc, namespace);
+    if (objects.length === 0) continue;
+    if (source?.[1] !== UMBRELLA || source[2] === undefined)
+      throw new Error(
+        `a rendered document has no dependency chart in its # Source: line: ${doc.slice(0, 200)}`,
+      );
+    for (const object of objects) out.push({ chart: source[2], object });
+  }
+  return out;
 }
 
 /**

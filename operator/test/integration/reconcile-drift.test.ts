@@ -6,7 +6,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createTestNamespace, deleteTestNamespace, eventually, kubeConfigFromEnv } from '@obsdemo/testenv';
 import { API_VERSION, KIND, type DefaultedObservabilityDemo } from '../../src/api/index.js';
 import type { ResourceClient, Unstructured } from '../../src/kube/resource-client.js';
-import type { HelmRenderer, RenderRequest } from '../../src/render/helm-template.js';
+import type { HelmRenderer, RenderRequest, RenderSetRequest } from '../../src/render/helm-template.js';
 import { DemoReconciler } from '../../src/reconcile/reconciler.js';
 import { servicesValues } from '../../src/reconcile/services-values.js';
 import { setUpOperatorEnv } from './operator-env.js';
@@ -63,11 +63,11 @@ beforeAll(async () => {
   admin = env.admin;
   asOperator = env.asOperator;
   const real = env.renderer;
+  const change = (objects: Unstructured[]) =>
+    oldChart ? withOldChartFields(objects) : withoutReplicas(objects);
   const renderer = {
-    render: async (req: RenderRequest) => {
-      const objects = await real.render(req);
-      return oldChart ? withOldChartFields(objects) : withoutReplicas(objects);
-    },
+    render: async (req: RenderRequest) => change(await real.render(req)),
+    renderSet: async (req: RenderSetRequest) => (await real.renderSet(req)).map(change),
   } as HelmRenderer;
   ns = await createTestNamespace(kc, 'drift');
   reconciler = new DemoReconciler({ client: asOperator, renderer, servicesValues });

@@ -3,7 +3,11 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultBinDir } from '@obsdemo/testenv';
+import { fileURLToPath } from 'node:url';
+import type { Unstructured } from '../../src/kube/resource-client.js';
 import { HelmRenderError, HelmRenderer, canonicalJson } from '../../src/render/helm-template.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 // The real helm binary from `make tools`, on a small chart written here.
 let chartsDir: string;
@@ -33,6 +37,23 @@ beforeAll(() => {
       'metadata:',
       '  name: {{ .Release.Name }}-reader',
       'rules: []',
+    ].join('\n'),
+  );
+  const other = join(chartsDir, 'other');
+  mkdirSync(join(other, 'templates'), { recursive: true });
+  writeFileSync(join(other, 'Chart.yaml'), 'apiVersion: v2\nname: other\nversion: 0.2.0\n');
+  writeFileSync(join(other, 'values.yaml'), 'size: 1\n');
+  writeFileSync(
+    join(other, 'templates', 'svc.yaml'),
+    [
+      'apiVersion: v1',
+      'kind: Service',
+      'metadata:',
+      '  name: {{ .Release.Name }}-other',
+      '  annotations:',
+      '    size: {{ .Values.size | quote }}',
+      'spec:',
+      '  ports: [{port: 80}]',
     ].join('\n'),
   );
 });
@@ -109,6 +130,82 @@ describe('HelmRenderer', () => {
       );
     expect(error).toBeInstanceOf(HelmRenderError);
     expect((error as Error).message).toContain('greeting refused');
+  });
+});
+
+describe('HelmRenderer.renderSet', () => {
+  it('renders several charts in one helm process, each with its own values, as separate renders would', async () => {
+    const r = renderer();
+    const set = await r.renderSet({
+      charts: [
+        { chart: 'other', values: { size: 3 } },
+        { chart: 'demo', values: { greeting: 'hi' } },
+      ],
+      release: 'shop',
+      namespace: 'ns1',
+    });
+    expect(set).toEqual([
+      await r.render({ chart: 'other', release: 'shop', namespace: 'ns1', values: { size: 3 } }),
+      await r.render({ chart: 'demo', release: 'shop', namespace: 'ns1', values: { greeting: 'hi' } }),
+    ]);
+    expect(set[0]!.map((o) => o.metadata.annotations)).toEqual([{ size: '3' }]);
+  });
+
+  it('serves an unchanged set from its cache and renders again when one chart changes', async () => {
+    const r = renderer();
+    const req = (greeting: string) => ({
+      charts: [
+        { chart: 'demo', values: { greeting } },
+        { chart: 'other', values: {} },
+      ],
+      release: 'shop',
+      namespace: 'ns',
+    });
+    const first = await r.renderSet(req('a'));
+    expect(await r.renderSet(req('a'))).toEqual(first);
+    expect(r.stats).toEqual({ hits: 1, misses: 1, entries: 1 });
+    const changed = await r.renderSet(req('b'));
+    expect(changed[0]![0]!.data).toMatchObject({ greeting: 'b' });
+    expect(r.stats).toEqual({ hits: 1, misses: 2, entries: 1 });
+  });
+
+  it("reports helm's own error, naming the set", async () => {
+    const error = await renderer()
+      .renderSet({
+        charts: [
+          { chart: 'demo', values: { fail: true } },
+          { chart: 'other', values: {} },
+        ],
+        release: 'shop',
+        namespace: 'ns',
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toBeInstanceOf(HelmRenderError);
+    expect((error as Error).message).toContain('greeting refused');
+    expect((error as Error).message).toContain('demo+other');
+  });
+
+  it("renders the product's charts exactly as separately (generated passwords aside)", async () => {
+    const charts = ['nats', 'postgres', 'prometheus', 'otel-collector', 'tempo', 'demo-services'];
+    const r = new HelmRenderer({
+      helmBinary: join(defaultBinDir(), 'helm'),
+      chartsDir: join(root, 'charts'),
+    });
+    const set = await r.renderSet({
+      charts: charts.map((chart) => ({ chart, values: {} })),
+      release: 'shop',
+      namespace: 'ns',
+    });
+    const withoutSecretData = (objects: Unstructured[]) =>
+      objects.map((o) => (o.kind === 'Secret' ? { ...o, data: undefined } : o));
+    for (const [i, chart] of charts.entries()) {
+      const alone = await r.render({ chart, release: 'shop', namespace: 'ns', values: {} });
+      expect(alone.length).toBeGreaterThan(0);
+      expect(withoutSecretData(set[i]!)).toEqual(withoutSecretData(alone));
+    }
   });
 });
 
