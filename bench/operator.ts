@@ -51,6 +51,20 @@ const WRITTEN = new Set([
   'observabilitydemos',
 ]);
 
+/** The kinds the operator applies, in its apply order (what workloads depend on first). */
+const FLOOR_KINDS = [
+  { group: 'v1', plural: 'serviceaccounts' },
+  { group: 'v1', plural: 'secrets' },
+  { group: 'v1', plural: 'configmaps' },
+  { group: 'rbac.authorization.k8s.io/v1', plural: 'roles' },
+  { group: 'rbac.authorization.k8s.io/v1', plural: 'rolebindings' },
+  { group: 'v1', plural: 'services' },
+  { group: 'networking.k8s.io/v1', plural: 'networkpolicies' },
+  { group: 'policy/v1', plural: 'poddisruptionbudgets' },
+  { group: 'apps/v1', plural: 'statefulsets' },
+  { group: 'apps/v1', plural: 'deployments' },
+];
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
@@ -177,6 +191,36 @@ async function requestCounts(): Promise<Map<string, number>> {
   return counts;
 }
 
+/** What the operator applied for the demos of one namespace, as plain objects to create elsewhere. */
+async function exportApplied(namespace: string): Promise<Record<string, unknown>[]> {
+  const objects: Record<string, unknown>[] = [];
+  for (const { group, plural } of FLOOR_KINDS) {
+    const list = await api<{ items: Record<string, unknown>[] }>(
+      'GET',
+      `${group === 'v1' ? '/api/v1' : `/apis/${group}`}/namespaces/${namespace}/${plural}?labelSelector=obsdemo.dev%2Finstance`,
+    );
+    for (const item of list.items) {
+      const { name, labels, annotations } = item.metadata as {
+        name: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+      };
+      const { 'deployment.kubernetes.io/revision': _revision, ...kept } = annotations ?? {};
+      const { status: _status, metadata: _metadata, ...rest } = item;
+      const spec = rest.spec as Record<string, unknown> | undefined;
+      // Assigned by the server: a new cluster assigns its own.
+      if (plural === 'services' && spec) {
+        delete spec.clusterIP;
+        delete spec.clusterIPs;
+      }
+      objects.push({ ...rest, metadata: { name, labels, annotations: kept }, plural, group });
+    }
+  }
+  return objects;
+}
+
+let result: Record<string, unknown> | undefined;
+let floorObjects: Record<string, unknown>[] | undefined;
 try {
   await waitUntilReady(
     operator,
@@ -254,8 +298,21 @@ try {
   // 4. RSS of the operator with every demo in its caches.
   const status = readFileSync(`/proc/${operator.pid}/status`, 'utf8');
   const rssMB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  // What the RSS holds, from the operator's own prom-client metrics: V8's heap (used, and reserved) and memory
+  // outside it (Buffers, the native side of sockets and TLS).
+  const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const gauge = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metricsText)?.[1] ?? NaN) / 2 ** 20;
+  const memoryMB = {
+    heapUsed: gauge('nodejs_heap_size_used_bytes'),
+    heapTotal: gauge('nodejs_heap_size_total_bytes'),
+    external: gauge('nodejs_external_memory_bytes'),
+  };
 
-  const result = {
+  // The objects the operator applied for the scale phase's demos, for the cluster's own floor below.
+  floorObjects = await exportApplied('scale');
+
+  const scale = {
     loadBefore: machine,
     demos,
     concurrency: Number(concurrency),
@@ -270,18 +327,103 @@ try {
     scaleRequests,
     writesOverOneResync: resyncWrites,
     rssMB,
+    memoryMB,
   };
   console.log(
-    `operator: CR → applied (warm) median ${result.appliedWarmMedianS.toFixed(2)} s (${appliedTimes.map((t) => t.toFixed(2)).join(', ')}); ` +
-      `${demos} CRs → Ready in ${readyS.toFixed(1)} s (applied at quarters ${appliedAt.join(', ')} s, Ready at ${readyAt.join(', ')} s; CPU: operator ${scaleCpu.operatorS.toFixed(0)} s, helm ${scaleCpu.helmChildrenS.toFixed(0)} s, ${Object.entries(scaleCpu.controlPlane).map(([n, s]) => `${n} ${s.toFixed(0)} s`).join(', ')}); writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB`,
+    `operator: CR → applied (warm) median ${scale.appliedWarmMedianS.toFixed(2)} s (${appliedTimes.map((t) => t.toFixed(2)).join(', ')}); ` +
+      `${demos} CRs → Ready in ${readyS.toFixed(1)} s (applied at quarters ${appliedAt.join(', ')} s, Ready at ${readyAt.join(', ')} s; CPU: operator ${scaleCpu.operatorS.toFixed(0)} s, helm ${scaleCpu.helmChildrenS.toFixed(0)} s, ${Object.entries(
+        scaleCpu.controlPlane,
+      )
+        .map(([n, s]) => `${n} ${s.toFixed(0)} s`)
+        .join(
+          ', ',
+        )}); writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB (V8 heap ${memoryMB.heapUsed.toFixed(0)} MB used of ${memoryMB.heapTotal.toFixed(0)} MB, external ${memoryMB.external.toFixed(0)} MB)`,
   );
+  result = scale;
   console.log(
     `apiserver requests during the scale phase: ${Object.entries(scaleRequests)
       .map(([k, n]) => `${k} ${n}`)
       .join(', ')}`,
   );
-  if (out) writeFileSync(out, JSON.stringify(result, null, 2));
 } finally {
   await operator.stop();
   await cp.stop();
+}
+
+// 5. The cluster's own floor: the same objects created directly, without the operator and helm, on a fresh control
+// plane of the same shape; the time until every workload is ready and the CPU of the control plane meanwhile. What
+// the operator adds is the difference.
+if (result === undefined || floorObjects === undefined) throw new Error('the scale phase did not finish');
+const floor = await clusterFloor(floorObjects);
+console.log(
+  `cluster floor: the same ${floor.objects} objects created directly → every workload ready in ${floor.readyS.toFixed(1)} s (CPU: ${Object.entries(
+    floor.cpu,
+  )
+    .map(([n, s]) => `${n} ${s.toFixed(0)} s`)
+    .join(', ')})`,
+);
+if (out) writeFileSync(out, JSON.stringify({ ...result, clusterFloor: floor }, null, 2));
+
+/**
+ * Creates `objects` in a namespace of a fresh control plane (six kwok nodes, as above), 16 requests at a time in
+ * apply order, and waits until every Deployment and StatefulSet has all its replicas ready.
+ */
+async function clusterFloor(
+  objects: Record<string, unknown>[],
+): Promise<{ objects: number; readyS: number; cpu: Record<string, number> }> {
+  const plane = await ControlPlane.start({ nodes: 6 });
+  const planeTls = loadTls({
+    ca: join(plane.dir, 'ca.crt'),
+    cert: join(plane.dir, 'client-admin.crt'),
+    key: join(plane.dir, 'client-admin.key'),
+  });
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await kubeRequest(plane.server, planeTls, method, path, body, 30_000);
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 300)}`);
+    return JSON.parse(res.body) as T;
+  };
+  try {
+    const ns = 'floor';
+    await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const pids = Object.entries(plane.state().pids);
+    const before = pids.map(([, pid]) => cpuSeconds(pid).self);
+    const started = performance.now();
+    for (const { group, plural } of FLOOR_KINDS) {
+      const batch = objects.filter((o) => o.plural === plural && o.group === group);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < batch.length) {
+            const { plural: _p, group: _g, ...obj } = batch[next++]!;
+            const base = group === 'v1' ? '/api/v1' : `/apis/${group}`;
+            await call('POST', `${base}/namespaces/${ns}/${plural}`, {
+              ...obj,
+              metadata: { ...(obj.metadata as object), namespace: ns },
+            });
+          }
+        }),
+      );
+    }
+    interface Workload {
+      spec: { replicas?: number };
+      status?: { readyReplicas?: number };
+    }
+    for (;;) {
+      const lists = await Promise.all(
+        ['deployments', 'statefulsets'].map((p) =>
+          call<{ items: Workload[] }>('GET', `/apis/apps/v1/namespaces/${ns}/${p}`),
+        ),
+      );
+      const workloads = lists.flatMap((l) => l.items);
+      if (workloads.every((w) => (w.status?.readyReplicas ?? 0) >= (w.spec.replicas ?? 1))) break;
+      if (performance.now() - started > 900_000)
+        throw new Error('the floor run did not become ready in 15 minutes');
+      await sleep(1000);
+    }
+    const readyS = (performance.now() - started) / 1000;
+    const cpu = Object.fromEntries(pids.map(([name, pid], i) => [name, cpuSeconds(pid).self - before[i]!]));
+    return { objects: objects.length, readyS, cpu };
+  } finally {
+    await plane.stop();
+  }
 }
