@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -160,22 +163,38 @@ export class HelmRenderer {
     return names.map((n) => byChart.get(n) ?? []);
   }
 
+  /**
+   * The parent chart for a set of charts. Its contents follow from the charts directory and the charts' versions,
+   * so it lives at a path named by their hash: every renderer (and process) with the same charts shares one, and
+   * nothing piles up in the temp dir. It is written in a fresh dir and renamed into place, so no reader sees it
+   * half-written; if another process got there first, its copy is as good.
+   */
   private umbrella(names: string[]): string {
     const setKey = [...names].sort().join(',');
     let dir = this.umbrellas.get(setKey);
     if (dir === undefined) {
-      dir = mkdtempSync(join(tmpdir(), 'obsdemo-render-'));
-      mkdirSync(join(dir, 'charts'));
       const dependencies = [...names].sort().map((name) => {
-        const chartDir = join(this.options.chartsDir, name);
-        const meta = parse(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { version?: string };
-        symlinkSync(chartDir, join(dir as string, 'charts', name));
+        const meta = parse(readFileSync(join(this.options.chartsDir, name, 'Chart.yaml'), 'utf8')) as {
+          version?: string;
+        };
         return { name, version: meta.version };
       });
-      writeFileSync(
-        join(dir, 'Chart.yaml'),
-        JSON.stringify({ apiVersion: 'v2', name: UMBRELLA, version: '0.0.0', dependencies }),
-      );
+      const chartYaml = JSON.stringify({ apiVersion: 'v2', name: UMBRELLA, version: '0.0.0', dependencies });
+      const hash = createHash('sha256').update(`${this.options.chartsDir}\0${chartYaml}`).digest('hex');
+      dir = join(tmpdir(), `${UMBRELLA}-${hash.slice(0, 16)}`);
+      if (!existsSync(join(dir, 'Chart.yaml'))) {
+        const staging = mkdtempSync(join(tmpdir(), `${UMBRELLA}-new-`));
+        mkdirSync(join(staging, 'charts'));
+        for (const { name } of dependencies)
+          symlinkSync(join(this.options.chartsDir, name), join(staging, 'charts', name));
+        writeFileSync(join(staging, 'Chart.yaml'), chartYaml);
+        try {
+          renameSync(staging, dir);
+        } catch (error) {
+          rmSync(staging, { recursive: true, force: true });
+          if (!existsSync(join(dir, 'Chart.yaml'))) throw error;
+        }
+      }
       this.umbrellas.set(setKey, dir);
     }
     return dir;
