@@ -214,8 +214,13 @@ interface OperatorResult {
   appliedWarmS: number[];
   appliedWarmMedianS: number;
   readyAllS: number;
+  appliedQuartersS?: number[];
+  readyQuartersS?: number[];
+  scaleCpu?: { operatorS: number; helmChildrenS: number; controlPlane?: Record<string, number> };
   writesOverOneResync: number;
   rssMB: number;
+  memoryMB?: { heapUsed: number; heapTotal: number; external: number };
+  clusterFloor?: { objects: number; readyS: number; cpu: Record<string, number> };
 }
 const operatorBench = readJson<OperatorResult>('operator.json');
 interface CollectorResult {
@@ -551,6 +556,45 @@ if (operatorBench) {
       target: '100 CRs ≤ 60 s',
       result: o.demos >= 100 ? verdict(o.readyAllS <= 60) : `not measured at 100 (ran ${o.demos})`,
     },
+    ...(o.appliedQuartersS?.length === 4 && o.readyQuartersS?.length === 4
+      ? [
+          {
+            run,
+            benchmark: `operator: ${o.demos} CRs, when 25 / 50 / 75 / 100 % were applied; Ready`,
+            figure: `applied ${o.appliedQuartersS.map((t) => t.toFixed(0)).join(' / ')} s; Ready ${o.readyQuartersS.map((t) => t.toFixed(0)).join(' / ')} s`,
+            target: '— (where the time goes)',
+            result: '—',
+          },
+        ]
+      : []),
+    ...(o.scaleCpu?.controlPlane
+      ? [
+          {
+            run,
+            benchmark: `operator: CPU over those ${o.readyAllS.toFixed(0)} s (of ${(2 * o.readyAllS).toFixed(0)} core-seconds)`,
+            figure: `operator ${o.scaleCpu.operatorS.toFixed(0)} s, its helm processes ${o.scaleCpu.helmChildrenS.toFixed(0)} s; ${Object.entries(
+              o.scaleCpu.controlPlane,
+            )
+              .map(([n, v]) => `${n} ${v.toFixed(0)} s`)
+              .join(', ')}`,
+            target: '— (where the time goes)',
+            result: '—',
+          },
+        ]
+      : []),
+    ...(o.clusterFloor
+      ? [
+          {
+            run,
+            benchmark: `the cluster alone: the same ${o.clusterFloor.objects} objects created directly on a fresh control plane, no operator → every workload ready`,
+            figure: `${o.clusterFloor.readyS.toFixed(1)} s (CPU ${Object.entries(o.clusterFloor.cpu)
+              .map(([n, v]) => `${n} ${v.toFixed(0)} s`)
+              .join(', ')})`,
+            target: '— (the floor under the 60 s target)',
+            result: '—',
+          },
+        ]
+      : []),
     {
       run,
       benchmark: 'operator: writes over one resync with nothing changed',
@@ -561,7 +605,7 @@ if (operatorBench) {
     {
       run,
       benchmark: `operator: RSS with ${o.demos + 6} CRs`,
-      figure: `${o.rssMB.toFixed(0)} MB`,
+      figure: `${o.rssMB.toFixed(0)} MB${o.memoryMB ? ` (V8 heap ${o.memoryMB.heapUsed.toFixed(0)} MB used of ${o.memoryMB.heapTotal.toFixed(0)} MB, external ${o.memoryMB.external.toFixed(0)} MB)` : ''}`,
       target: '≤ 150 MB with 100 CRs',
       result:
         o.demos >= 100 || o.rssMB > 150 ? verdict(o.rssMB <= 150) : `not measured at 100 (ran ${o.demos})`,
