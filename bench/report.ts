@@ -586,7 +586,7 @@ if (operatorBench) {
       ? [
           {
             run,
-            benchmark: `the cluster alone: the same ${o.clusterFloor.objects} objects created directly on a fresh control plane, no operator → every workload ready`,
+            benchmark: `the cluster alone: the same ${o.clusterFloor.objects.toLocaleString('en-US')} objects created directly on a fresh control plane, no operator → every workload ready`,
             figure: `${o.clusterFloor.readyS.toFixed(1)} s (CPU ${Object.entries(o.clusterFloor.cpu)
               .map(([n, v]) => `${n} ${v.toFixed(0)} s`)
               .join(', ')})`,
