@@ -51,6 +51,21 @@ const WRITTEN = new Set([
   'observabilitydemos',
 ]);
 
+/** The admin's TLS material for a control plane, and a JSON request as admin that throws on any status ≥ 300. */
+function adminClient(plane: ControlPlane) {
+  const tls = loadTls({
+    ca: join(plane.dir, 'ca.crt'),
+    cert: join(plane.dir, 'client-admin.crt'),
+    key: join(plane.dir, 'client-admin.key'),
+  });
+  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await kubeRequest(plane.server, tls, method, path, body, 30_000);
+    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 300)}`);
+    return JSON.parse(res.body) as T;
+  };
+  return { tls, api };
+}
+
 /** The kinds the operator applies, in its apply order (what workloads depend on first). */
 const FLOOR_KINDS = [
   { group: 'v1', plural: 'serviceaccounts' },
@@ -73,16 +88,7 @@ console.log(describeLoad(machine));
 
 // Six fake nodes: kwok's node takes 250 pods and 100 demos run about 1,100.
 const cp = await ControlPlane.start({ nodes: 6 });
-const tls = loadTls({
-  ca: join(cp.dir, 'ca.crt'),
-  cert: join(cp.dir, 'client-admin.crt'),
-  key: join(cp.dir, 'client-admin.key'),
-});
-const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-  const res = await kubeRequest(cp.server, tls, method, path, body, 30_000);
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 300)}`);
-  return JSON.parse(res.body) as T;
-};
+const { tls, api } = adminClient(cp);
 const crd = JSON.parse(
   JSON.stringify(
     (await import('yaml')).parse(
@@ -372,16 +378,7 @@ async function clusterFloor(
   objects: Record<string, unknown>[],
 ): Promise<{ objects: number; readyS: number; cpu: Record<string, number> }> {
   const plane = await ControlPlane.start({ nodes: 6 });
-  const planeTls = loadTls({
-    ca: join(plane.dir, 'ca.crt'),
-    cert: join(plane.dir, 'client-admin.crt'),
-    key: join(plane.dir, 'client-admin.key'),
-  });
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await kubeRequest(plane.server, planeTls, method, path, body, 30_000);
-    if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${res.body.slice(0, 300)}`);
-    return JSON.parse(res.body) as T;
-  };
+  const { api: call } = adminClient(plane);
   try {
     const ns = 'floor';
     await call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
