@@ -41,8 +41,9 @@ export interface HelmRendererOptions {
   /** `.Capabilities.KubeVersion` for rendering; the cluster's version when known. */
   kubeVersion?: string;
   /**
-   * How many (chart, release, namespace) renders to keep, least recently used first out. Each keeps only its
-   * latest values' render, so a demo needs one per chart (six): the default fits about 170 demos.
+   * How many renders to keep, least recently used first out: one per (chart, release, namespace) for `render`,
+   * one per (release, namespace) for `renderSet`, each only its latest values' render. The reconciler renders a
+   * demo as one set, so the default 1,024 keeps that many demos warm.
    */
   cacheEntries?: number;
   timeoutMs?: number;
@@ -83,9 +84,10 @@ export class HelmRenderError extends Error {
 
 /**
  * Renders our charts with the real `helm template`, so the operator deploys exactly what `helm install` would.
- * Renders are cached by chart digest + release + namespace + values hash: an unchanged CR costs no helm process.
- * One entry per chart, release and namespace (a demo's older values are of no use once they changed), holding the
- * render as a JSON string: a third of the memory of the parsed objects, and each hit parses a fresh copy.
+ * Renders are cached by chart digests + release + namespace + values hash: an unchanged CR costs no helm process.
+ * One entry per chart (or set of charts), release and namespace (a demo's older values are of no use once they
+ * changed), holding the render as a JSON string: a third of the memory of the parsed objects, and each hit parses
+ * a fresh copy.
  */
 export class HelmRenderer {
   private readonly digests = new Map<string, string>();
