@@ -101,11 +101,12 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     operatorLocation: { namespace: config.POD_NAMESPACE, podLabels: config.OPERATOR_POD_LABELS },
     componentDefaults: config.COMPONENT_DEFAULTS,
     verifyTelemetry: (demo, context) => telemetry.check(demo, context),
-    // Readiness between full comparisons comes from the workload informers; every resync compares in full.
+    // Readiness between full comparisons comes from the workload informers; resyncs ask for a full comparison
+    // (below), and the interval is a backstop should one be missed.
     cachedWorkload: (ref) =>
       workloads[ref.kind === 'StatefulSet' ? 1 : 0]?.store.get(`${ref.namespace}/${ref.name}`) as
         Unstructured | undefined,
-    fullCompareIntervalMs: config.RESYNC_PERIOD / 2,
+    fullCompareIntervalMs: config.RESYNC_PERIOD,
     recordEvent: (demo: DefaultedObservabilityDemo, type, reason, message) =>
       events.event(demo, type, reason, 'Reconcile', message),
   });
@@ -139,7 +140,15 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
   });
   // The demo's own status writes do not reconcile it again (controller-runtime's GenerationChangedPredicate, plus
   // labels, annotations, deletion and resyncs); a workload's update only when what the status reads changed.
-  controller.for(demos, { updatePredicate: demoChanged });
+  controller.for(demos, {
+    updatePredicate: (a, b) => {
+      // A resync or relist (the same resourceVersion) compares every object in full, whatever ran since.
+      const { namespace, name, resourceVersion } = b.metadata ?? {};
+      if (namespace && name && resourceVersion === a.metadata?.resourceVersion)
+        reconciler.requestFullComparison(namespace, name);
+      return demoChanged(a, b);
+    },
+  });
   for (const informer of workloads)
     controller.owns(informer, ownerKeyFromInstanceLabel, {
       updatePredicate: workloadChanged,
@@ -155,6 +164,8 @@ export async function startManager(config: OperatorConfig, deps: ManagerDeps): P
     term?.addEventListener('abort', () => void stopWorkers(stopping ? 'shutdown' : 'leadership_lost'), {
       once: true,
     });
+    // Another replica may have led meanwhile: every demo's first reconcile of this term compares in full.
+    reconciler.forgetComparisons();
     controller.start();
   };
   const stopWorkers = (reason: 'shutdown' | 'leadership_lost') => controller.stop(reason);

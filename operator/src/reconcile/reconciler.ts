@@ -130,9 +130,28 @@ export class DemoReconciler {
   private readonly confirmedSecrets = new Map<string, number>();
   /** The last full comparison that succeeded, by demo namespace/name. */
   private readonly compared = new Map<string, FullComparison>();
+  /** When a full comparison was last asked for (a resync), by demo namespace/name. */
+  private readonly fullAskedAt = new Map<string, number>();
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
+  }
+
+  /**
+   * Asks for the next reconcile of a demo to compare every object in full: the manager calls it for resyncs, so
+   * an object no informer watches is compared at every resync whatever ran in between.
+   */
+  requestFullComparison(namespace: string, name: string): void {
+    this.fullAskedAt.set(`${namespace}/${name}`, this.now().getTime());
+  }
+
+  /**
+   * Forgets every recorded comparison, so that each demo's next reconcile compares in full: called when a
+   * leadership term starts, since another replica may have changed anything meanwhile.
+   */
+  forgetComparisons(): void {
+    this.compared.clear();
+    this.fullAskedAt.clear();
   }
 
   /**
@@ -150,6 +169,7 @@ export class DemoReconciler {
     // Deleted: owner references let the garbage collector remove everything we created.
     if (demo === undefined || demo.metadata?.deletionTimestamp) {
       this.compared.delete(`${namespace}/${name}`);
+      this.fullAskedAt.delete(`${namespace}/${name}`);
       return { applied: 0, pruned: 0 };
     }
     if (demo.spec.paused) {
@@ -175,11 +195,23 @@ export class DemoReconciler {
     const { applied, live } = await this.apply(client, desired, firstApply).catch(failed('ApplyFailed'));
     const pruned = await this.prune(client, demo, desired).catch(failed('ApplyFailed'));
     this.remember(demo, desired, live, renderKey, comparedAt);
+    // Readiness from the informer cache wherever it already holds the workload as it is now (same uid and
+    // generation), so that this status and the next ones, read from the cache, come from one ordered source.
+    const readiness = live.map((current, i) => {
+      const obj = desired[i];
+      if (obj === undefined || !WORKLOAD_KINDS.has(obj.kind)) return current;
+      const cached = this.deps.cachedWorkload?.(toRef(obj));
+      return cached !== undefined &&
+        cached.metadata.uid === current?.metadata.uid &&
+        cached.metadata.generation === current?.metadata.generation
+        ? cached
+        : current;
+    });
     if (applied > 0) this.deps.recordEvent?.(demo, 'Normal', 'Applied', `applied ${applied} object(s)`);
     if (pruned > 0)
       this.deps.recordEvent?.(demo, 'Normal', 'Pruned', `deleted ${pruned} object(s) no longer rendered`);
 
-    const requeueAfter = await this.updateStatus(client, demo, desired, live, signal);
+    const requeueAfter = await this.updateStatus(client, demo, desired, readiness, signal);
     return { applied, pruned, ...(requeueAfter !== undefined ? { requeueAfter } : {}) };
   }
 
@@ -295,11 +327,14 @@ export class DemoReconciler {
     desired: Unstructured[],
     firstApply: boolean,
   ): Promise<{ applied: number; live: Unstructured[] }> {
-    // A demo applied for the first time (no inventory in its status) has nothing to compare with: every object is
-    // applied, unread. Server-side apply creates what is missing and leaves what already matches as it is.
-    const live = firstApply
-      ? desired.map(() => undefined)
-      : await mapLimit(desired, PARALLEL_REQUESTS, (obj) => client.get<Unstructured>(toRef(obj)));
+    // A demo applied for the first time (no inventory in its status) has nothing to compare with: every object but
+    // its workloads is applied unread (server-side apply creates what is missing and leaves what already matches).
+    // Workloads are still read, for a replicas count an autoscaler may already hold (replicasToHandOver).
+    const live = await mapLimit(desired, PARALLEL_REQUESTS, (obj) =>
+      firstApply && !WORKLOAD_KINDS.has(obj.kind)
+        ? Promise.resolve(undefined)
+        : client.get<Unstructured>(toRef(obj)),
+    );
     const drifted = desired
       .map((obj, i) => ({ obj, i }))
       .filter(({ obj, i }) => {
@@ -363,13 +398,18 @@ export class DemoReconciler {
   ): (Unstructured | undefined)[] | undefined {
     const { cachedWorkload, fullCompareIntervalMs = 0 } = this.deps;
     const { namespace, name } = id(demo);
-    const last = this.compared.get(`${namespace}/${name}`);
+    const key = `${namespace}/${name}`;
+    const last = this.compared.get(key);
     if (
       cachedWorkload === undefined ||
       last === undefined ||
       last.renderKey !== renderKey ||
       last.generation !== demo.metadata?.generation ||
-      this.now().getTime() - last.at >= fullCompareIntervalMs
+      this.now().getTime() - last.at >= fullCompareIntervalMs ||
+      (this.fullAskedAt.get(key) ?? -Infinity) >= last.at ||
+      // The status must list what this render holds: a failed status write, or another leader meanwhile, means the
+      // inventory (and so what prune would delete) is not ours yet.
+      canonicalJson(demo.status?.inventory ?? []) !== canonicalJson(desired.map(refOf))
     )
       return undefined;
     const live: (Unstructured | undefined)[] = [];
@@ -380,11 +420,15 @@ export class DemoReconciler {
       }
       const cached = cachedWorkload(toRef(obj));
       const expected = last.workloads.get(refKey(refOf(obj)));
+      // Deleted, recreated, its spec edited (the generation moves), or a rendered label or annotation changed (it
+      // does not): compare in full.
       if (
         cached === undefined ||
         expected === undefined ||
         cached.metadata.uid !== expected.uid ||
-        cached.metadata.generation !== expected.generation
+        cached.metadata.generation !== expected.generation ||
+        !isSubset(obj.metadata.labels ?? {}, cached.metadata.labels ?? {}) ||
+        !isSubset(obj.metadata.annotations ?? {}, cached.metadata.annotations ?? {})
       )
         return undefined;
       live.push(cached);

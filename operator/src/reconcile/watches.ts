@@ -3,11 +3,12 @@ import { canonicalJson } from '../render/helm-template.js';
 import type { KubeObject } from '../runtime/index.js';
 
 /**
- * A workload reduced to what an owner lookup and the reconciler's readiness need: identity, version, generation,
- * labels, `spec.replicas` and the status fields readiness is computed from.
+ * A workload reduced to what an owner lookup and the reconciler need between full comparisons: identity, version,
+ * generation, labels and annotations (whether the rendered ones are still there), `spec.replicas` and the status
+ * fields readiness is computed from.
  */
 export function workloadSummary(obj: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion, generation, labels } = obj.metadata ?? {};
+  const { name, namespace, uid, resourceVersion, generation, labels, annotations } = obj.metadata ?? {};
   const { spec, status } = obj as {
     spec?: { replicas?: number };
     status?: { readyReplicas?: number; updatedReplicas?: number; observedGeneration?: number };
@@ -15,7 +16,7 @@ export function workloadSummary(obj: KubeObject): KubeObject {
   return {
     ...(obj.apiVersion ? { apiVersion: obj.apiVersion } : {}),
     ...(obj.kind ? { kind: obj.kind } : {}),
-    metadata: { name, namespace, uid, resourceVersion, generation, labels },
+    metadata: { name, namespace, uid, resourceVersion, generation, labels, annotations },
     spec: { replicas: spec?.replicas },
     status: {
       readyReplicas: status?.readyReplicas,

@@ -6,14 +6,13 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  renameSync,
   rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import type { Unstructured } from '../kube/resource-client.js';
 
@@ -160,43 +159,37 @@ export class HelmRenderer {
     const byChart = new Map(names.map((n) => [n, [] as Unstructured[]]));
     for (const o of all) {
       const { [SUBCHART]: chart, ...object } = o;
-      byChart.get(chart as string)?.push(object as Unstructured);
+      const list = byChart.get(chart as string);
+      if (list === undefined)
+        throw new HelmRenderError(
+          names.join('+'),
+          `an object came from a chart not asked for: ${String(chart)}`,
+        );
+      list.push(object as Unstructured);
     }
     return names.map((n) => byChart.get(n) ?? []);
   }
 
   /**
-   * The parent chart for a set of charts. Its contents follow from the charts directory and the charts' versions,
-   * so it lives at a path named by their hash: every renderer (and process) with the same charts shares one, and
-   * nothing piles up in the temp dir. It is written in a fresh dir and renamed into place, so no reader sees it
-   * half-written; if another process got there first, its copy is as good.
+   * The parent chart for a set of charts, in this process's own render dir (created with mode 0700, removed when
+   * the process exits), written once per set and written again should anything have removed it.
    */
   private umbrella(names: string[]): string {
     const setKey = [...names].sort().join(',');
     let dir = this.umbrellas.get(setKey);
-    if (dir === undefined) {
+    if (dir === undefined || !existsSync(join(dir, 'Chart.yaml'))) {
+      const chartsDir = resolve(this.options.chartsDir);
       const dependencies = [...names].sort().map((name) => {
-        const meta = parse(readFileSync(join(this.options.chartsDir, name, 'Chart.yaml'), 'utf8')) as {
-          version?: string;
-        };
+        const meta = parse(readFileSync(join(chartsDir, name, 'Chart.yaml'), 'utf8')) as { version?: string };
         return { name, version: meta.version };
       });
-      const chartYaml = JSON.stringify({ apiVersion: 'v2', name: UMBRELLA, version: '0.0.0', dependencies });
-      const hash = createHash('sha256').update(`${this.options.chartsDir}\0${chartYaml}`).digest('hex');
-      dir = join(tmpdir(), `${UMBRELLA}-${hash.slice(0, 16)}`);
-      if (!existsSync(join(dir, 'Chart.yaml'))) {
-        const staging = mkdtempSync(join(tmpdir(), `${UMBRELLA}-new-`));
-        mkdirSync(join(staging, 'charts'));
-        for (const { name } of dependencies)
-          symlinkSync(join(this.options.chartsDir, name), join(staging, 'charts', name));
-        writeFileSync(join(staging, 'Chart.yaml'), chartYaml);
-        try {
-          renameSync(staging, dir);
-        } catch (error) {
-          rmSync(staging, { recursive: true, force: true });
-          if (!existsSync(join(dir, 'Chart.yaml'))) throw error;
-        }
-      }
+      dir = mkdtempSync(join(renderRoot(), 'set-'));
+      mkdirSync(join(dir, 'charts'));
+      for (const { name } of dependencies) symlinkSync(join(chartsDir, name), join(dir, 'charts', name));
+      writeFileSync(
+        join(dir, 'Chart.yaml'),
+        JSON.stringify({ apiVersion: 'v2', name: UMBRELLA, version: '0.0.0', dependencies }),
+      );
       this.umbrellas.set(setKey, dir);
     }
     return dir;
@@ -280,6 +273,19 @@ export class HelmRenderer {
       child.stdin?.end(values);
     });
   }
+}
+
+let processRenderRoot: string | undefined;
+
+/** This process's dir for parent charts: private to it (mkdtemp's 0700), removed when it exits. */
+function renderRoot(): string {
+  if (processRenderRoot === undefined || !existsSync(processRenderRoot)) {
+    const root = mkdtempSync(join(tmpdir(), `${UMBRELLA}-`));
+    if (processRenderRoot === undefined)
+      process.once('exit', () => rmSync(processRenderRoot ?? root, { recursive: true, force: true }));
+    processRenderRoot = root;
+  }
+  return processRenderRoot;
 }
 
 /** The parent chart renderSet writes; its name starts every `# Source:` path helm prints. */

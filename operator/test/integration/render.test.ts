@@ -189,7 +189,17 @@ describe('HelmRenderer.renderSet', () => {
   });
 
   it("renders the product's charts exactly as separately (generated passwords aside)", async () => {
-    const charts = ['nats', 'postgres', 'prometheus', 'otel-collector', 'tempo', 'demo-services'];
+    const charts = [
+      'nats',
+      'postgres',
+      'prometheus',
+      'otel-collector',
+      'tempo',
+      'jaeger',
+      'loki',
+      'grafana',
+      'demo-services',
+    ];
     const r = new HelmRenderer({
       helmBinary: join(defaultBinDir(), 'helm'),
       chartsDir: join(root, 'charts'),

@@ -26,7 +26,7 @@ const deployment = {
 };
 
 describe('workloadSummary', () => {
-  it('keeps identity, generation, labels, spec.replicas and the readiness fields only', () => {
+  it('keeps identity, generation, labels, annotations, spec.replicas and the readiness fields only', () => {
     expect(workloadSummary(deployment)).toEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -37,6 +37,7 @@ describe('workloadSummary', () => {
         resourceVersion: '10',
         generation: 2,
         labels: { 'obsdemo.dev/instance': 'shop' },
+        annotations: { 'deployment.kubernetes.io/revision': '2' },
       },
       spec: { replicas: 2 },
       status: { readyReplicas: 1, updatedReplicas: 2, observedGeneration: 2 },
@@ -71,7 +72,7 @@ describe('workloadChanged', () => {
     ).toBe(false);
   });
 
-  it('reports a pod becoming ready, a spec edit and a label change', () => {
+  it('reports a pod becoming ready, a spec edit, a label and an annotation change', () => {
     expect(
       workloadChanged(
         summary,
