@@ -215,7 +215,7 @@ async function exportApplied(namespace: string): Promise<Record<string, unknown>
       const { status: _status, metadata: _metadata, ...rest } = item;
       const spec = rest.spec as Record<string, unknown> | undefined;
       // Assigned by the server: a new cluster assigns its own.
-      if (plural === 'services' && spec) {
+      if (plural === 'services' && spec && spec.clusterIP !== 'None') {
         delete spec.clusterIP;
         delete spec.clusterIPs;
       }
