@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -171,27 +173,40 @@ export class HelmRenderer {
   }
 
   /**
-   * The parent chart for a set of charts, in this process's own render dir (created with mode 0700, removed when
-   * the process exits), written once per set and written again should anything have removed it.
+   * The parent chart for a set of charts. Its contents follow from the user, the charts directory and the charts'
+   * versions, so it lives at a temp path named by their hash: renderers and processes with the same charts share
+   * one, and nothing piles up. It is used only while it is a directory of this user's that no one else may write
+   * (mode 0700, as mkdtemp creates it), written in a fresh dir and renamed into place (no reader sees it half
+   * written), and written again should anything have removed it. Should the path be taken by anything else, this
+   * renderer keeps its own fresh copy.
    */
   private umbrella(names: string[]): string {
     const setKey = [...names].sort().join(',');
-    let dir = this.umbrellas.get(setKey);
-    if (dir === undefined || !existsSync(join(dir, 'Chart.yaml'))) {
-      const chartsDir = resolve(this.options.chartsDir);
-      const dependencies = [...names].sort().map((name) => {
-        const meta = parse(readFileSync(join(chartsDir, name, 'Chart.yaml'), 'utf8')) as { version?: string };
-        return { name, version: meta.version };
-      });
-      dir = mkdtempSync(join(renderRoot(), 'set-'));
-      mkdirSync(join(dir, 'charts'));
-      for (const { name } of dependencies) symlinkSync(join(chartsDir, name), join(dir, 'charts', name));
-      writeFileSync(
-        join(dir, 'Chart.yaml'),
-        JSON.stringify({ apiVersion: 'v2', name: UMBRELLA, version: '0.0.0', dependencies }),
-      );
-      this.umbrellas.set(setKey, dir);
+    const known = this.umbrellas.get(setKey);
+    if (known !== undefined && isPrivateChartDir(known)) return known;
+    const chartsDir = resolve(this.options.chartsDir);
+    const dependencies = [...names].sort().map((name) => {
+      const meta = parse(readFileSync(join(chartsDir, name, 'Chart.yaml'), 'utf8')) as { version?: string };
+      return { name, version: meta.version };
+    });
+    const chartYaml = JSON.stringify({ apiVersion: 'v2', name: UMBRELLA, version: '0.0.0', dependencies });
+    const uid = process.getuid?.() ?? 0;
+    const hash = createHash('sha256').update(`${uid}\0${chartsDir}\0${chartYaml}`).digest('hex');
+    let dir = join(tmpdir(), `${UMBRELLA}-${uid}-${hash.slice(0, 16)}`);
+    if (!isPrivateChartDir(dir)) {
+      const staging = mkdtempSync(join(tmpdir(), `${UMBRELLA}-new-`));
+      mkdirSync(join(staging, 'charts'));
+      for (const { name } of dependencies) symlinkSync(join(chartsDir, name), join(staging, 'charts', name));
+      writeFileSync(join(staging, 'Chart.yaml'), chartYaml);
+      try {
+        renameSync(staging, dir);
+      } catch {
+        // Another process of ours got there first (its copy is as good), or the path is someone else's.
+        if (isPrivateChartDir(dir)) rmSync(staging, { recursive: true, force: true });
+        else dir = staging;
+      }
     }
+    this.umbrellas.set(setKey, dir);
     return dir;
   }
 
@@ -275,17 +290,19 @@ export class HelmRenderer {
   }
 }
 
-let processRenderRoot: string | undefined;
-
-/** This process's dir for parent charts: private to it (mkdtemp's 0700), removed when it exits. */
-function renderRoot(): string {
-  if (processRenderRoot === undefined || !existsSync(processRenderRoot)) {
-    const root = mkdtempSync(join(tmpdir(), `${UMBRELLA}-`));
-    if (processRenderRoot === undefined)
-      process.once('exit', () => rmSync(processRenderRoot ?? root, { recursive: true, force: true }));
-    processRenderRoot = root;
+/** A directory of this user's with a Chart.yaml, which no other user may write into (not a symlink). */
+function isPrivateChartDir(dir: string): boolean {
+  try {
+    const st = lstatSync(dir);
+    return (
+      st.isDirectory() &&
+      st.uid === (process.getuid?.() ?? st.uid) &&
+      (st.mode & 0o022) === 0 &&
+      existsSync(join(dir, 'Chart.yaml'))
+    );
+  } catch {
+    return false;
   }
-  return processRenderRoot;
 }
 
 /** The parent chart renderSet writes; its name starts every `# Source:` path helm prints. */
