@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { defaultBinDir } from '@obsdemo/testenv';
 import { fileURLToPath } from 'node:url';
 import type { Unstructured } from '../../src/kube/resource-client.js';
+import { COMPONENT_CHARTS } from '../../src/reconcile/plan.js';
 import { HelmRenderError, HelmRenderer, canonicalJson } from '../../src/render/helm-template.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -188,18 +189,8 @@ describe('HelmRenderer.renderSet', () => {
     expect((error as Error).message).toContain('demo+other');
   });
 
-  it("renders the product's charts exactly as separately (generated passwords aside)", async () => {
-    const charts = [
-      'nats',
-      'postgres',
-      'prometheus',
-      'otel-collector',
-      'tempo',
-      'jaeger',
-      'loki',
-      'grafana',
-      'demo-services',
-    ];
+  it('renders every chart a demo may use exactly as separately (generated passwords aside)', async () => {
+    const charts = COMPONENT_CHARTS;
     const r = new HelmRenderer({
       helmBinary: join(defaultBinDir(), 'helm'),
       chartsDir: join(root, 'charts'),
