@@ -148,21 +148,28 @@ describe('gateway in front of a real catalog', () => {
       headers: { 'x-request-id': 'trace-me' },
     });
     expect(res.status).toBe(200);
+    // Each process exports on its own schedule, and one process's spans may come in separate batches: wait until
+    // catalog's SERVER span and every ancestor up to a root or a SERVER span of another service have arrived (what
+    // they are is checked below).
+    const complete = (all: typeof receiver.spans, span: (typeof receiver.spans)[number]): boolean => {
+      const parent = all.find((p) => p.spanId === span.parentSpanId);
+      if (parent === undefined) return false;
+      return parent.kind === SPAN_KIND.SERVER || !parent.parentSpanId || complete(all, parent);
+    };
+    const catalogServer = (all: typeof receiver.spans) =>
+      all.find(
+        (s) =>
+          s.service === 'catalog' &&
+          s.kind === SPAN_KIND.SERVER &&
+          s.attributes['url.path'] === '/products/2' &&
+          complete(all, s),
+      );
     const spans = await eventually(
-      'gateway and catalog spans exported',
+      'the catalog SERVER span and its ancestors exported',
       async () => receiver.spans,
-      (all) =>
-        all.some(
-          (s) =>
-            s.service === 'catalog' &&
-            s.kind === SPAN_KIND.SERVER &&
-            s.attributes['url.path'] === '/products/2',
-        ),
+      (all) => catalogServer(all) !== undefined,
     );
-    const upstreamServer = spans.find(
-      (s) =>
-        s.service === 'catalog' && s.kind === SPAN_KIND.SERVER && s.attributes['url.path'] === '/products/2',
-    )!;
+    const upstreamServer = catalogServer(spans)!;
     const client = spans.find((s) => s.spanId === upstreamServer.parentSpanId)!;
     expect(client).toMatchObject({
       service: 'gateway',
