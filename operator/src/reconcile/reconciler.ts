@@ -55,7 +55,8 @@ export interface ReconcilerDeps {
   cachedWorkload?: (ref: ObjectRef) => Unstructured | undefined;
   /**
    * How long a full comparison of every rendered object with the API server's stays good while nothing the
-   * operator watches says otherwise. The manager passes half the resync period, so every resync compares in full.
+   * operator watches says otherwise. The manager passes the resync period, a backstop: resyncs themselves ask for
+   * a full comparison (requestFullComparison).
    * 0 (the default): every reconcile compares in full.
    */
   fullCompareIntervalMs?: number;
