@@ -8,7 +8,7 @@
 // rotated order, and the figures are medians over rounds.
 // Usage: node bench/http.ts [--rounds 3] [--duration 10] [--connections 20] [--rate 200] [--sampled-ratio 0.1]
 //        [--out FILE]
-//        [--profile-dir DIR]   catalog (telemetry on) and gateway under `node --cpu-prof`, profiles written
+//        [--profile-dir DIR]   every catalog variant and gateway under `node --cpu-prof`, profiles written
 //                              there on exit (a profiled run is for finding costs, not for figures)
 import {
   ManagedProcess,
@@ -305,7 +305,10 @@ async function main(): Promise<void> {
     return start(name, {
       service: 'catalog',
       portEnv: 'CATALOG_PORT',
-      nodeArgs: telemetry === false ? [] : [...profileArgs(name), '--import', '@obsdemo/telemetry/register'],
+      nodeArgs: [
+        ...profileArgs(name),
+        ...(telemetry === false ? [] : ['--import', '@obsdemo/telemetry/register']),
+      ],
       env: {
         ...catalogEnv,
         CACHE_ENABLED: String(cache),
