@@ -50,6 +50,7 @@ export {
   extractContext,
   publishWithTrace,
   serializeContext,
+  startConsumerSpan,
   withConsumerSpan,
   type ConsumedMessage,
   type JetStreamPublisher,

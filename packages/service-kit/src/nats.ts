@@ -6,6 +6,7 @@ import {
   propagation,
   trace,
   type Context,
+  type Span,
   type TextMapGetter,
   type TextMapSetter,
   type Tracer,
@@ -90,14 +91,13 @@ export function extractContext(headers: MsgHdrs | undefined): Context {
 }
 
 /**
- * Runs the handler in a CONSUMER span whose parent is the PRODUCER span: Tempo's service graph pairs
- * edges by parent span id, so a span link alone would draw no edge.
+ * Starts the CONSUMER span of a message, whose parent is the PRODUCER span: Tempo's service graph pairs edges by
+ * parent span id, so a span link alone would draw no edge. The caller ends it; `ctx` makes it the active span.
  */
-export async function withConsumerSpan<T>(
+export function startConsumerSpan(
   msg: ConsumedMessage,
-  handler: (ctx: Context) => Promise<T>,
   options: { tracer?: Tracer; consumerGroup?: string } = {},
-): Promise<T> {
+): { span: Span; ctx: Context } {
   const tracer = options.tracer ?? trace.getTracer(TRACER);
   const parent = extractContext(msg.headers);
   const span = tracer.startSpan(
@@ -114,7 +114,16 @@ export async function withConsumerSpan<T>(
     },
     parent,
   );
-  const ctx = trace.setSpan(parent, span);
+  return { span, ctx: trace.setSpan(parent, span) };
+}
+
+/** Runs the handler in the message's CONSUMER span (startConsumerSpan), ended when the handler settles. */
+export async function withConsumerSpan<T>(
+  msg: ConsumedMessage,
+  handler: (ctx: Context) => Promise<T>,
+  options: { tracer?: Tracer; consumerGroup?: string } = {},
+): Promise<T> {
+  const { span, ctx } = startConsumerSpan(msg, options);
   try {
     return await context.with(ctx, () => handler(ctx));
   } catch (error) {

@@ -43,6 +43,7 @@ export async function buildInvoices(config: InvoicesConfig, options: InvoicesOpt
   const db = { ...database, models: defineModels(database.sequelize) };
   await migrate(db.sequelize, logger);
   const invoices = invoiceService(db);
+  const terms = { taxRate: config.INVOICE_TAX_RATE, paymentTermsDays: config.INVOICE_PAYMENT_TERMS_DAYS };
   const consumer = new OrdersConsumer({
     natsUrl: config.NATS_URL,
     streamReplicas: config.NATS_STREAM_REPLICAS,
@@ -56,13 +57,9 @@ export async function buildInvoices(config: InvoicesConfig, options: InvoicesOpt
     },
     logger,
     registry,
-    handle: (event) =>
-      invoices.record(
-        computeInvoice(event, {
-          taxRate: config.INVOICE_TAX_RATE,
-          paymentTermsDays: config.INVOICE_PAYMENT_TERMS_DAYS,
-        }),
-      ),
+    handle: (event) => invoices.record(computeInvoice(event, terms)),
+    // An event whose numbers do not add up throws here: the batch is then handled one by one, and that one parked.
+    handleBatch: (events) => invoices.recordMany(events.map((event) => computeInvoice(event, terms))),
     park: (input) => invoices.park(input),
     store: { isDown: isDatabaseUnavailable, probe: db.ping },
     random: options.random,

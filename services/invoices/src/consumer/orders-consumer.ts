@@ -8,8 +8,8 @@ import {
   type StreamReplicas,
 } from '@obsdemo/contracts';
 import type { Logger } from '@obsdemo/telemetry';
-import { Backoff, withConsumerSpan } from '@obsdemo/service-kit';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { Backoff, startConsumerSpan, withConsumerSpan } from '@obsdemo/service-kit';
+import { SpanStatusCode, context, trace, type Context, type Span } from '@opentelemetry/api';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -38,6 +38,12 @@ export interface ConsumerOptions {
   registry: Registry<OpenMetricsContentType>;
   /** Writes the invoice; resolves only after the transaction committed. */
   handle: (event: OrderCreated) => Promise<RecordOutcome>;
+  /**
+   * Writes the invoices of several events together (one statement, one commit), each outcome in the order given.
+   * Used for the messages that arrived while the previous ones were being written; when it fails, each message is
+   * handled on its own with `handle`, so a poison message or an outage is dealt with as if it had come alone.
+   */
+  handleBatch?: (events: OrderCreated[]) => Promise<RecordOutcome[]>;
   park: (input: ParkInput) => Promise<void>;
   /**
    * The store that `handle` and `park` write to. While it is down, consumption pauses until `probe` succeeds, so an
@@ -48,6 +54,15 @@ export interface ConsumerOptions {
 }
 
 type Result = RecordOutcome | 'retried' | 'parked';
+interface Decoded {
+  msg: JsMsg;
+  event: OrderCreated;
+}
+/** A message for the single path, with its CONSUMER span if a failed batch write already started it. */
+interface Alone {
+  msg: JsMsg;
+  started?: { span: Span; ctx: Context };
+}
 
 /** Shortest pull expiry JetStream accepts; it bounds how long stop() waits for an idle pull to return. */
 const PULL_EXPIRES_MS = 1000;
@@ -59,6 +74,15 @@ const PULL_EXPIRES_MS = 1000;
  * exhausted although it was never tried.
  */
 const HAND_BACK_DELAY_MS = 2 * PULL_EXPIRES_MS;
+
+/** The event, or undefined when the message cannot be decoded (the single path then parks it, with the reason). */
+function tryDecode(msg: JsMsg): OrderCreated | undefined {
+  try {
+    return decodeOrderCreated(msg.data);
+  } catch {
+    return undefined;
+  }
+}
 
 function headerRecord(msg: JsMsg): Record<string, string> {
   const out: Record<string, string> = {};
@@ -82,6 +106,7 @@ export class OrdersConsumer {
   private readonly consumed: Counter<'subject' | 'result'>;
   private readonly parked: Counter<'reason'>;
   private readonly duration: Histogram<'subject' | 'result'>;
+  private readonly written: Histogram;
 
   constructor(private readonly options: ConsumerOptions) {
     const registers = [options.registry];
@@ -102,6 +127,12 @@ export class OrdersConsumer {
       help: 'Time from receiving a message to acking, nak-ing or parking it.',
       labelNames: ['subject', 'result'],
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.written = new Histogram({
+      name: 'messaging_process_batch_size',
+      help: 'Messages whose invoices were written by one statement: 1 when they come one at a time, more under a backlog.',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
       registers,
     });
     const info = () => this.consumer?.info().catch(() => undefined);
@@ -223,13 +254,135 @@ export class OrdersConsumer {
   private async pull(consumer: Consumer): Promise<void> {
     while (!this.stopped) {
       const batch = await consumer.fetch({ max_messages: this.options.batchSize, expires: PULL_EXPIRES_MS });
-      for await (const msg of batch) {
-        // Handing the rest back beats making them wait out ack_wait; the other replicas get them shortly.
-        if (this.stopped || this.storeDown) msg.nak(HAND_BACK_DELAY_MS);
-        else await withConsumerSpan(msg, () => this.process(msg), { consumerGroup: this.options.durable });
+      // Messages are read as they arrive and handled in groups: whatever arrived while the previous group was being
+      // written. One at a time when they trickle in, as many as the pull holds under a backlog.
+      const arrived: JsMsg[] = [];
+      let ended = false;
+      let wake: (() => void) | undefined;
+      const reader = (async () => {
+        try {
+          for await (const msg of batch) {
+            arrived.push(msg);
+            wake?.();
+          }
+        } finally {
+          ended = true;
+          wake?.();
+        }
+      })();
+      // Rethrown by `await reader` below; marked handled here in case the loop throws first.
+      reader.catch(() => undefined);
+      try {
+        while (!ended || arrived.length > 0) {
+          if (arrived.length === 0) {
+            await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+            // One turn of the event loop, so the rest of a burst already received joins this group.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            continue;
+          }
+          const group = arrived.splice(0);
+          // Handing the rest back beats making them wait out ack_wait; the other replicas get them shortly.
+          if (this.stopped || this.storeDown) for (const msg of group) msg.nak(HAND_BACK_DELAY_MS);
+          else await this.processGroup(group);
+        }
+      } finally {
+        // Left unhandled by an error above: back at once rather than after ack_wait.
+        for (const msg of arrived.splice(0)) msg.nak(HAND_BACK_DELAY_MS);
       }
+      await reader;
       if (this.storeDown) await this.waitForStore();
     }
+  }
+
+  /** One message in its own span; several with one write when there is a `handleBatch`. */
+  private async processGroup(group: JsMsg[]): Promise<void> {
+    const { handleBatch } = this.options;
+    const together: Decoded[] = [];
+    const alone: Alone[] = [];
+    for (const msg of group) {
+      // Messages over their budget, or that cannot be decoded, take the single path, which parks them.
+      const event =
+        handleBatch && !exhausted(msg.info.deliveryCount, this.options.retry) ? tryDecode(msg) : undefined;
+      if (event) together.push({ msg, event });
+      else alone.push({ msg });
+    }
+    if (handleBatch && together.length > 1) alone.push(...(await this.processBatch(together, handleBatch)));
+    else alone.unshift(...together.map(({ msg }) => ({ msg })));
+    for (const { msg, started } of alone) {
+      if (this.stopped || this.storeDown) {
+        msg.nak(HAND_BACK_DELAY_MS);
+        started?.span.end();
+      } else if (started) {
+        // process() never throws: every path ends in ack, nak or park.
+        await context.with(started.ctx, () => this.process(msg));
+        started.span.end();
+      } else await withConsumerSpan(msg, () => this.process(msg), { consumerGroup: this.options.durable });
+    }
+  }
+
+  /**
+   * Writes the invoices of `items` with one call, then acks each. Each message keeps its own CONSUMER span (child of
+   * its order's PRODUCER span) and its log line; the statement's span is in the first message's trace. If the
+   * write fails nothing was written (one statement), and the messages come back, each with its span still open,
+   * to be handled one by one.
+   */
+  private async processBatch(
+    items: Decoded[],
+    handleBatch: NonNullable<ConsumerOptions['handleBatch']>,
+  ): Promise<Alone[]> {
+    const startedAt = process.hrtime.bigint();
+    const spanned = items.map(({ msg, event }) => {
+      const started = startConsumerSpan(msg, { consumerGroup: this.options.durable });
+      started.span.setAttributes({
+        'messaging.message.id': String(event.orderId),
+        'messaging.batch.message_count': items.length,
+      });
+      return { msg, event, started };
+    });
+    let outcomes: RecordOutcome[];
+    try {
+      const events = items.map((i) => i.event);
+      outcomes = await context.with(spanned[0]?.started.ctx ?? context.active(), () => handleBatch(events));
+      if (outcomes.length !== items.length)
+        throw new Error(`${outcomes.length} outcomes for ${items.length} events`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      for (const { started } of spanned)
+        started.span.addEvent('batch write failed, handled on its own', { error: message });
+      this.options.logger.warn('batch write failed, its messages are handled one by one', {
+        err: message,
+        messages: items.length,
+      });
+      return spanned.map(({ msg, started }) => ({ msg, started }));
+    }
+    this.written.observe(items.length);
+    await Promise.all(
+      spanned.map(async ({ msg, event, started }, index) => {
+        const deliveries = msg.info.deliveryCount;
+        const outcome = outcomes[index] ?? 'duplicate';
+        const result = await context.with(started.ctx, async (): Promise<Result> => {
+          try {
+            await msg.ackAck();
+            this.options.logger.info('order event processed', {
+              orderId: event.orderId,
+              result: outcome,
+              deliveries,
+              streamSequence: msg.seq,
+            });
+            return outcome;
+          } catch (error) {
+            // Written, not acked: the redelivery finds the invoice and counts as a duplicate.
+            return this.fail(msg, error, deliveries);
+          }
+        });
+        started.span.end();
+        const labels = { subject: msg.subject, result };
+        this.consumed.inc(labels);
+        this.duration.observe(labels, Number(process.hrtime.bigint() - startedAt) / 1e9);
+      }),
+    );
+    return [];
   }
 
   private async waitForStore(): Promise<void> {
@@ -279,6 +432,7 @@ export class OrdersConsumer {
         const event = decodeOrderCreated(msg.data);
         trace.getActiveSpan()?.setAttribute('messaging.message.id', String(event.orderId));
         result = await this.options.handle(event);
+        this.written.observe(1);
         await msg.ackAck();
         // Inside the consumer span: the line carries the trace id of the order that caused it.
         this.options.logger.info('order event processed', {

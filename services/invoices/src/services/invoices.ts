@@ -57,22 +57,67 @@ export interface ParkInput {
 
 export type RecordOutcome = 'created' | 'duplicate';
 
-const RECORD_INVOICE = `
+/**
+ * Invoices and their lines in one statement, one row of each array per invoice (lines: one row per line, with its
+ * order id). Lines are inserted in the order given, so their ids keep the order's line order.
+ */
+const RECORD_INVOICES = `
   WITH invoice AS (
     INSERT INTO invoices (number, order_id, event_id, customer, currency, subtotal_cents, tax_rate, tax_cents,
                           total_cents, ordered_at, due_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    SELECT * FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::numeric[],
+                         $8::bigint[], $9::bigint[], $10::timestamptz[], $11::timestamptz[])
     ON CONFLICT (order_id) DO NOTHING
-    RETURNING id
+    RETURNING id, order_id
   ), lines AS (
     INSERT INTO invoice_lines (invoice_id, product_id, quantity, unit_price_cents, line_total_cents)
-    SELECT invoice.id, l.* FROM invoice, unnest($12::int[], $13::int[], $14::bigint[], $15::bigint[]) AS l
+    SELECT invoice.id, l.product_id, l.quantity, l.unit_price_cents, l.line_total_cents
+    FROM unnest($12::int[], $13::int[], $14::int[], $15::bigint[], $16::bigint[]) WITH ORDINALITY
+           AS l(order_id, product_id, quantity, unit_price_cents, line_total_cents, n)
+    JOIN invoice ON invoice.order_id = l.order_id
+    ORDER BY l.n
   )
-  SELECT id FROM invoice`;
+  SELECT order_id AS "orderId" FROM invoice`;
 
 export function invoiceService({ sequelize, models }: { sequelize: Sequelize; models: Models }) {
   const { Invoice, InvoiceLine, ParkedMessage } = models;
   const withLines = { include: [{ model: InvoiceLine, as: 'lines' }] };
+  /**
+   * Several invoices in one statement (one commit for a fetched batch), each outcome in the order given. An
+   * order that appears twice is written once: the later copies are duplicates, as a redelivery would be.
+   */
+  async function recordMany(drafts: readonly InvoiceDraft[]): Promise<RecordOutcome[]> {
+    const first = new Map<number, InvoiceDraft>();
+    for (const d of drafts) if (!first.has(d.orderId)) first.set(d.orderId, d);
+    const unique = [...first.values()];
+    const lines = unique.flatMap((d) => d.lines.map((l) => ({ orderId: d.orderId, ...l })));
+    const inserted = await sequelize.query<{ orderId: number }>(RECORD_INVOICES, {
+      bind: [
+        unique.map((d) => d.number),
+        unique.map((d) => d.orderId),
+        unique.map((d) => d.eventId),
+        unique.map((d) => d.customer),
+        unique.map((d) => d.currency),
+        unique.map((d) => d.subtotalCents),
+        unique.map((d) => d.taxRate),
+        unique.map((d) => d.taxCents),
+        unique.map((d) => d.totalCents),
+        unique.map((d) => d.orderedAt.toISOString()),
+        unique.map((d) => d.dueAt.toISOString()),
+        lines.map((l) => l.orderId),
+        lines.map((l) => l.productId),
+        lines.map((l) => l.quantity),
+        lines.map((l) => l.unitPriceCents),
+        lines.map((l) => l.lineTotalCents),
+      ],
+      type: QueryTypes.SELECT,
+    });
+    const created = new Set(inserted.map((r) => Number(r.orderId)));
+    return drafts.map((d) =>
+      first.get(d.orderId) === d && created.has(d.orderId) ? 'created' : 'duplicate',
+    );
+  }
+
   return {
     /**
      * Invoice and lines in one statement, so they commit together. ON CONFLICT on the order id makes a redelivery
@@ -80,28 +125,12 @@ export function invoiceService({ sequelize, models }: { sequelize: Sequelize; mo
      * the lines' INSERT … SELECT has nothing to insert.
      */
     async record(draft: InvoiceDraft): Promise<RecordOutcome> {
-      const inserted = await sequelize.query<{ id: string }>(RECORD_INVOICE, {
-        bind: [
-          draft.number,
-          draft.orderId,
-          draft.eventId,
-          draft.customer,
-          draft.currency,
-          draft.subtotalCents,
-          draft.taxRate,
-          draft.taxCents,
-          draft.totalCents,
-          draft.orderedAt,
-          draft.dueAt,
-          draft.lines.map((l) => l.productId),
-          draft.lines.map((l) => l.quantity),
-          draft.lines.map((l) => l.unitPriceCents),
-          draft.lines.map((l) => l.lineTotalCents),
-        ],
-        type: QueryTypes.SELECT,
-      });
-      return inserted.length === 0 ? 'duplicate' : 'created';
+      const [outcome] = await recordMany([draft]);
+      if (outcome === undefined) throw new Error('recordMany returned no outcome');
+      return outcome;
     },
+
+    recordMany,
 
     async park(input: ParkInput): Promise<void> {
       await sequelize.query(
