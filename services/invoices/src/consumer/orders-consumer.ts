@@ -258,11 +258,14 @@ export class OrdersConsumer {
       // written. One at a time when they trickle in, as many as the pull holds under a backlog.
       const arrived: JsMsg[] = [];
       let ended = false;
+      let closed = false;
       let wake: (() => void) | undefined;
       const reader = (async () => {
         try {
           for await (const msg of batch) {
-            arrived.push(msg);
+            // After the loop below gave up (an error), the rest of the pull goes back at once.
+            if (closed) msg.nak(HAND_BACK_DELAY_MS);
+            else arrived.push(msg);
             wake?.();
           }
         } finally {
@@ -288,6 +291,7 @@ export class OrdersConsumer {
         }
       } finally {
         // Left unhandled by an error above: back at once rather than after ack_wait.
+        closed = true;
         for (const msg of arrived.splice(0)) msg.nak(HAND_BACK_DELAY_MS);
       }
       await reader;

@@ -89,7 +89,9 @@ export function invoiceService({ sequelize, models }: { sequelize: Sequelize; mo
   async function recordMany(drafts: readonly InvoiceDraft[]): Promise<RecordOutcome[]> {
     const first = new Map<number, InvoiceDraft>();
     for (const d of drafts) if (!first.has(d.orderId)) first.set(d.orderId, d);
-    const unique = [...first.values()];
+    // In order id order, so two replicas writing overlapping batches (redeliveries) take the rows' locks in the
+    // same order and cannot deadlock.
+    const unique = [...first.values()].sort((a, b) => a.orderId - b.orderId);
     const lines = unique.flatMap((d) => d.lines.map((l) => ({ orderId: d.orderId, ...l })));
     const inserted = await sequelize.query<{ orderId: number }>(RECORD_INVOICES, {
       bind: [

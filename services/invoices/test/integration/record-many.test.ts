@@ -52,7 +52,8 @@ const draft = (orderId: number, items: { productId: number; quantity: number; un
       eventId: `00000000-0000-4000-8000-${String(orderId).padStart(12, '0')}`,
       orderId,
       occurredAt: '2026-12-06T10:00:00.000Z',
-      customer: `customer '${orderId}'`,
+      // Characters that need escaping inside a Postgres array literal, and a quote.
+      customer: `customer "${orderId}" \\ {a,b} '`,
       items,
       total: items.reduce((sum, i) => sum + i.unitPrice * i.quantity, 0),
       currency: 'EUR',
@@ -89,7 +90,7 @@ describe('invoiceService.recordMany against real Postgres', () => {
     expect(one).toMatchObject({
       number: 'INV-00000001',
       eventId: '00000000-0000-4000-8000-000000000001',
-      customer: "customer '1'",
+      customer: `customer "1" \\ {a,b} '`,
       currency: 'EUR',
       subtotal: 14,
       taxRate: 0.2,
