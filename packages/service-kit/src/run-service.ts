@@ -85,9 +85,29 @@ export async function runService<S extends z.ZodType<BaseServiceConfig>>(
   service.run?.();
   server.on('request', service.app);
   const { host, port } = options.address(config);
+  // A port that cannot be bound is a start-up failure like bad configuration: one readable line on stderr, the
+  // background work that already started is closed in order, exit code 1.
+  const onListenError = (error: NodeJS.ErrnoException) => {
+    process.stderr.write(`${listenErrorLine(options.name, host, port, error)}\n`);
+    void shutdown.run('listen failed').then(() => process.exit(1));
+  };
+  server.once('error', onListenError);
   server.listen(port, host, () => {
+    server.off('error', onListenError);
     logger.info(`${options.name} listening`, { host, port, version, ...service.listening });
     service.onListening?.();
   });
   return { config, logger, server, shutdown };
+}
+
+const LISTEN_CAUSES: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use',
+  EACCES: 'permission denied (a port below 1024 needs a privilege the container does not have)',
+  EADDRNOTAVAIL: 'no interface of this host has that address',
+};
+
+/** The line printed when the server cannot bind its address. */
+function listenErrorLine(name: string, host: string, port: number, error: NodeJS.ErrnoException): string {
+  const cause = (error.code !== undefined && LISTEN_CAUSES[error.code]) || error.message;
+  return `listen error: ${name} cannot listen on ${host}:${port}: ${cause}${error.code ? ` (${error.code})` : ''}`;
 }

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeAll } from '@jest/globals';
 import { buildServices, runServiceToExit } from '@obsdemo/testenv';
+import { createServer, type AddressInfo } from 'node:net';
 
 beforeAll(() => {
   buildServices('catalog', 'gateway', 'loadgen');
@@ -49,5 +50,23 @@ describe('start-up with bad configuration', () => {
     expect(result.stdout).toBe('');
     expect(result.stderrLines).toHaveLength(1);
     expect(result.stderrLines[0]).toMatch(line);
+  });
+});
+
+describe('start-up on a port that is taken', () => {
+  it('stops with exit code 1 and one line on stderr naming the address, after closing what it started', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const result = runServiceToExit('gateway', { GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: String(port) });
+      expect(result.status).toBe(1);
+      expect(result.stderrLines).toEqual([
+        `listen error: gateway cannot listen on 127.0.0.1:${port}: the address is already in use (EADDRINUSE)`,
+      ]);
+      expect(result.stdout).toMatch(/"message":"shutdown complete"/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
