@@ -15,6 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { parse, parseAllDocuments } from 'yaml';
 import type { Unstructured } from '../kube/resource-client.js';
 
@@ -87,12 +88,13 @@ export class HelmRenderError extends Error {
  * Renders our charts with the real `helm template`, so the operator deploys exactly what `helm install` would.
  * Renders are cached by chart digests + release + namespace + values hash: an unchanged CR costs no helm process.
  * One entry per chart (or set of charts), release and namespace (a demo's older values are of no use once they
- * changed), holding the render as a JSON string: a third of the memory of the parsed objects, and each hit parses
- * a fresh copy.
+ * changed), holding the render as deflated JSON: a demo's render is about 380 KB of JSON (the dashboards are most of
+ * it), which was most of the operator's heap per demo; deflated it is a few tens of KB, outside V8's heap. Each hit
+ * inflates and parses a fresh copy (about a millisecond), and only a miss, which also runs helm, pays the deflate.
  */
 export class HelmRenderer {
   private readonly digests = new Map<string, string>();
-  private readonly cache = new Map<string, { key: string; json: string }>();
+  private readonly cache = new Map<string, { key: string; deflated: Buffer; jsonBytes: number }>();
   /** Parent charts that render a set of our charts as dependencies, by the set (sorted names joined by ","). */
   private readonly umbrellas = new Map<string, string>();
   private hits = 0;
@@ -102,6 +104,17 @@ export class HelmRenderer {
 
   get stats(): { hits: number; misses: number; entries: number } {
     return { hits: this.hits, misses: this.misses, entries: this.cache.size };
+  }
+
+  /** What the cache holds: its entries' deflated bytes, and the JSON they inflate to. */
+  get cacheBytes(): { deflated: number; json: number } {
+    let deflated = 0;
+    let json = 0;
+    for (const entry of this.cache.values()) {
+      deflated += entry.deflated.length;
+      json += entry.jsonBytes;
+    }
+    return { deflated, json };
   }
 
   private digest(chart: string): string {
@@ -224,14 +237,18 @@ export class HelmRenderer {
     if (cached?.key === key) {
       this.hits++;
       this.cache.set(slot, cached);
-      return JSON.parse(cached.json) as Unstructured[];
+      return JSON.parse(inflateRawSync(cached.deflated).toString('utf8')) as Unstructured[];
     }
     this.misses++;
     signal?.throwIfAborted();
     const objects = await produce();
     const json = JSON.stringify(objects);
     this.cache.delete(slot);
-    this.cache.set(slot, { key, json });
+    this.cache.set(slot, {
+      key,
+      deflated: deflateRawSync(json, { level: DEFLATE_LEVEL }),
+      jsonBytes: Buffer.byteLength(json),
+    });
     const max = this.options.cacheEntries ?? 1024;
     while (this.cache.size > max) this.cache.delete(this.cache.keys().next().value as string);
     return JSON.parse(json) as Unstructured[];
@@ -306,6 +323,9 @@ function isPrivateChartDir(dir: string): boolean {
 }
 
 /** The parent chart renderSet writes; its name starts every `# Source:` path helm prints. */
+/** zlib's default: renders are highly repetitive and deflated once per change, inflated once per hit. */
+const DEFLATE_LEVEL = 6;
+
 const UMBRELLA = 'obsdemo-render';
 /** Where renderSet keeps, in its cache, which chart an object came from. */
 const SUBCHART = '__obsdemoChart';

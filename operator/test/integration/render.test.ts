@@ -210,6 +210,28 @@ describe('HelmRenderer.renderSet', () => {
   });
 });
 
+describe('the render cache', () => {
+  it("holds a whole demo's render deflated, a small fraction of its JSON, and serves it back unchanged", async () => {
+    const r = new HelmRenderer({
+      helmBinary: join(defaultBinDir(), 'helm'),
+      chartsDir: join(root, 'charts'),
+    });
+    const req = {
+      charts: COMPONENT_CHARTS.map((chart) => ({ chart, values: {} })),
+      release: 'shop',
+      namespace: 'ns',
+    };
+    const first = await r.renderSet(req);
+    const { deflated, json } = r.cacheBytes;
+    // The JSON the entry inflates to holds every object (and which chart it came from).
+    expect(json).toBeGreaterThan(Buffer.byteLength(JSON.stringify(first.flat())));
+    expect(deflated).toBeGreaterThan(0);
+    expect(deflated).toBeLessThan(json / 5);
+    expect(await r.renderSet(req)).toEqual(first);
+    expect(r.stats).toEqual({ hits: 1, misses: 1, entries: 1 });
+  });
+});
+
 describe('canonicalJson', () => {
   it('is independent of key order at every depth', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { y: 1, x: 2 }], c: 2 } })).toBe(
