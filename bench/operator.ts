@@ -6,10 +6,14 @@
 //   3. Writes per resync with nothing changed: the apiserver's own request counters for the kinds the operator
 //      writes, over one resync period (30 s) once everything is Ready.
 //   4. The operator's RSS with those demos.
-// Usage: node bench/operator.ts [--demos 100] [--concurrency 4] [--heap-mb 160] [--cpu-prof-dir DIR] [--out FILE]
+// Usage: node bench/operator.ts [--demos 100] [--concurrency 4] [--heap-mb 160] [--cpu-prof-dir DIR]
+//        [--heap-snapshot-dir DIR] [--memory-limit 384Mi|none] [--out FILE]
+//   The operator runs in a memory cgroup with its Deployment's limit (manifests/install.yaml), as in its pod: V8
+//   sizes its heap from that limit, and the kernel would kill it past the limit (counted and reported).
 //   (after `make tools build`)
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ControlPlane,
@@ -21,6 +25,7 @@ import {
   waitUntilReady,
 } from '@obsdemo/testenv';
 import { describeLoad, loadBefore } from './machine.ts';
+import { createMemoryCgroup, joinAndExec, quantityBytes, type MemoryCgroup } from './memory-cgroup.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);
@@ -36,6 +41,17 @@ const concurrency = option('--concurrency', '4');
 const heapMB = option('--heap-mb', '');
 /** Where the operator writes a V8 CPU profile (.cpuprofile) when it stops; empty: no profile. */
 const cpuProfDir = option('--cpu-prof-dir', '');
+/** Where the operator writes a V8 heap snapshot once every demo is Ready, after the RSS is read; empty: none. */
+const heapSnapshotDir = option('--heap-snapshot-dir', '') && resolve(option('--heap-snapshot-dir', ''));
+if (heapSnapshotDir) mkdirSync(heapSnapshotDir, { recursive: true });
+/** The operator container's memory limit in manifests/install.yaml: what its pod runs with. */
+function deployedMemoryLimit(): string {
+  const manifest = readFileSync(join(root, 'manifests', 'install.yaml'), 'utf8');
+  const limit = /limits:\s*\n\s*memory:\s*(\S+)/.exec(manifest)?.[1];
+  if (limit === undefined) throw new Error('manifests/install.yaml sets no memory limit for the operator');
+  return limit;
+}
+const memoryLimit = option('--memory-limit', '') || deployedMemoryLimit();
 const RESYNC_S = 30;
 const WRITTEN = new Set([
   'deployments',
@@ -106,6 +122,38 @@ for (const ns of ['warm', 'scale']) {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 }
 
+/**
+ * Has the operator write a heap snapshot (SIGUSR2, as `--heapsnapshot-signal` set it) and waits until the file is
+ * complete: V8 writes it synchronously, so the operator answers its metrics endpoint again once it is done.
+ */
+async function heapSnapshot(pid: number | undefined, dir: string): Promise<void> {
+  if (pid === undefined) throw new Error('the operator has no pid');
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 600; i++) {
+    await sleep(1000);
+    const written = readdirSync(dir).filter((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    const answered = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (written.length > 0 && answered) {
+      console.log(`heap snapshot: ${join(dir, written[0]!)}`);
+      return;
+    }
+  }
+  throw new Error(`no heap snapshot in ${dir} after 600 s`);
+}
+
+/** The heap limit V8 picks for a Node process started in `cgroup` (from its memory limit, as in a container). */
+function v8HeapLimitIn(cgroup: MemoryCgroup): number {
+  const [command, commandArgs] = joinAndExec(cgroup, process.execPath, [
+    '-p',
+    "require('node:v8').getHeapStatistics().heap_size_limit",
+  ]);
+  return Number(execFileSync(command, commandArgs, { encoding: 'utf8' }).trim());
+}
+
 /** utime+stime of a process and of its reaped children (/proc/<pid>/stat fields 14–17), in seconds. */
 function cpuSeconds(pid: number | undefined): { self: number; children: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -120,16 +168,25 @@ function cpuSeconds(pid: number | undefined): { self: number; children: number }
 }
 
 const port = await freePort();
+const cgroup =
+  memoryLimit === 'none'
+    ? 'not asked for'
+    : createMemoryCgroup(`obsdemo-bench-operator-${process.pid}`, quantityBytes(memoryLimit));
+if (typeof cgroup === 'string') console.warn(`the operator runs without a memory limit: ${cgroup}`);
+const nodeArgs = [
+  ...(heapMB ? [`--max-old-space-size=${heapMB}`] : []),
+  ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+  ...(heapSnapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapSnapshotDir}`] : []),
+  '--import',
+  '@obsdemo/telemetry/register',
+  join(root, 'operator', 'dist', 'main.js'),
+];
+const [command, commandArgs] =
+  typeof cgroup === 'string' ? [process.execPath, nodeArgs] : joinAndExec(cgroup, process.execPath, nodeArgs);
 const operator = ManagedProcess.start({
   name: 'operator',
-  command: process.execPath,
-  args: [
-    ...(heapMB ? [`--max-old-space-size=${heapMB}`] : []),
-    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
-    '--import',
-    '@obsdemo/telemetry/register',
-    join(root, 'operator', 'dist', 'main.js'),
-  ],
+  command,
+  args: commandArgs,
   cwd: root,
   logFile: join(cp.dir, 'logs', 'operator.log'),
   env: {
@@ -303,7 +360,9 @@ try {
 
   // 4. RSS of the operator with every demo in its caches.
   const status = readFileSync(`/proc/${operator.pid}/status`, 'utf8');
-  const rssMB = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
+  const statusMB = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) / 1024;
+  const rssMB = statusMB('VmRSS');
   // What the RSS holds, from the operator's own prom-client metrics: V8's heap (used, and reserved) and memory
   // outside it (Buffers, the native side of sockets and TLS).
   const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -313,7 +372,25 @@ try {
     heapUsed: gauge('nodejs_heap_size_used_bytes'),
     heapTotal: gauge('nodejs_heap_size_total_bytes'),
     external: gauge('nodejs_external_memory_bytes'),
+    /** The RSS split: anonymous memory (heap, malloc, JIT code) and pages of mapped files (node's binary). */
+    rssAnon: statusMB('RssAnon'),
+    rssFile: statusMB('RssFile'),
   };
+  // As in its pod: the limit it ran under, the highest charge of its cgroup (the operator and its helm processes,
+  // page cache included, as the kubelet counts it) and how often the kernel killed for the limit.
+  const memoryLimitResult =
+    typeof cgroup === 'string'
+      ? { applied: false as const, reason: cgroup }
+      : {
+          applied: true as const,
+          limit: memoryLimit,
+          limitMB: cgroup.limitBytes / 2 ** 20,
+          peakMB: (cgroup.peakBytes() ?? NaN) / 2 ** 20,
+          oomKills: cgroup.oomKills(),
+          heapLimitMB: v8HeapLimitIn(cgroup) / 2 ** 20,
+        };
+
+  if (heapSnapshotDir) await heapSnapshot(operator.pid, heapSnapshotDir);
 
   // The objects the operator applied for the scale phase's demos, for the cluster's own floor below.
   floorObjects = await exportApplied('scale');
@@ -334,6 +411,7 @@ try {
     writesOverOneResync: resyncWrites,
     rssMB,
     memoryMB,
+    memoryLimit: memoryLimitResult,
   };
   console.log(
     `operator: CR → applied (warm) median ${scale.appliedWarmMedianS.toFixed(2)} s (${appliedTimes.map((t) => t.toFixed(2)).join(', ')}); ` +
@@ -343,7 +421,10 @@ try {
         .map(([n, s]) => `${n} ${s.toFixed(0)} s`)
         .join(
           ', ',
-        )}); writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB (V8 heap ${memoryMB.heapUsed.toFixed(0)} MB used of ${memoryMB.heapTotal.toFixed(0)} MB, external ${memoryMB.external.toFixed(0)} MB)`,
+        )}); writes over one ${RESYNC_S} s resync: ${resyncWrites}; RSS ${rssMB.toFixed(0)} MB (V8 heap ${memoryMB.heapUsed.toFixed(0)} MB used of ${memoryMB.heapTotal.toFixed(0)} MB, external ${memoryMB.external.toFixed(0)} MB; anonymous ${memoryMB.rssAnon.toFixed(0)} MB, files ${memoryMB.rssFile.toFixed(0)} MB)` +
+      (memoryLimitResult.applied
+        ? `; under the pod's limit of ${memoryLimitResult.limit} (V8 heap limit ${memoryLimitResult.heapLimitMB.toFixed(0)} MB): cgroup peak ${memoryLimitResult.peakMB.toFixed(0)} MB, OOM kills ${memoryLimitResult.oomKills}`
+        : `; no memory limit (${memoryLimitResult.reason})`),
   );
   result = scale;
   console.log(
@@ -354,6 +435,13 @@ try {
 } finally {
   await operator.stop();
   await cp.stop();
+  if (typeof cgroup !== 'string') {
+    try {
+      cgroup.remove();
+    } catch (error) {
+      console.warn(`could not remove ${cgroup.dir}: ${(error as Error).message}`);
+    }
+  }
 }
 
 // 5. The cluster's own floor: the same objects created directly, without the operator and helm, on a fresh control
