@@ -31,6 +31,32 @@ function oomKillsIn(file: string): number {
   return Number(match?.[1] ?? 0);
 }
 
+/** The files of each cgroup version: the limit, the highest charge, and the counter of kills for the limit. */
+const FILES = {
+  1: { limit: 'memory.limit_in_bytes', peak: 'memory.max_usage_in_bytes', events: 'memory.oom_control' },
+  2: { limit: 'memory.max', peak: 'memory.peak', events: 'memory.events' },
+} as const;
+
+function limitedChild(version: 1 | 2, dir: string, limitBytes: number): MemoryCgroup {
+  const files = FILES[version];
+  mkdirSync(dir);
+  try {
+    writeFileSync(join(dir, files.limit), String(limitBytes));
+  } catch (error) {
+    rmdirSync(dir);
+    throw error;
+  }
+  return {
+    version,
+    dir,
+    limitBytes,
+    procsFile: join(dir, 'cgroup.procs'),
+    peakBytes: () => readNumber(join(dir, files.peak)),
+    oomKills: () => oomKillsIn(join(dir, files.events)),
+    remove: () => rmdirSync(dir),
+  };
+}
+
 /** Creates a child of this process's memory cgroup limited to `limitBytes`; a string says why it could not. */
 export function createMemoryCgroup(name: string, limitBytes: number): MemoryCgroup | string {
   const lines = readFileSync('/proc/self/cgroup', 'utf8').split('\n');
@@ -39,20 +65,8 @@ export function createMemoryCgroup(name: string, limitBytes: number): MemoryCgro
     .find((p) => p !== undefined);
   const v2 = lines.map((l) => /^0::(.*)$/.exec(l)?.[1]).find((p) => p !== undefined);
   try {
-    if (v1 !== undefined && existsSync(join(CGROUP_ROOT, 'memory'))) {
-      const dir = join(CGROUP_ROOT, 'memory', v1, name);
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limitBytes));
-      return {
-        version: 1,
-        dir,
-        limitBytes,
-        procsFile: join(dir, 'cgroup.procs'),
-        peakBytes: () => readNumber(join(dir, 'memory.max_usage_in_bytes')),
-        oomKills: () => oomKillsIn(join(dir, 'memory.oom_control')),
-        remove: () => rmdirSync(dir),
-      };
-    }
+    if (v1 !== undefined && existsSync(join(CGROUP_ROOT, 'memory')))
+      return limitedChild(1, join(CGROUP_ROOT, 'memory', v1, name), limitBytes);
     if (
       v2 !== undefined &&
       readFileSync(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8').includes('memory')
@@ -60,18 +74,7 @@ export function createMemoryCgroup(name: string, limitBytes: number): MemoryCgro
       const parent = join(CGROUP_ROOT, v2);
       if (!readFileSync(join(parent, 'cgroup.subtree_control'), 'utf8').includes('memory'))
         writeFileSync(join(parent, 'cgroup.subtree_control'), '+memory');
-      const dir = join(parent, name);
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'memory.max'), String(limitBytes));
-      return {
-        version: 2,
-        dir,
-        limitBytes,
-        procsFile: join(dir, 'cgroup.procs'),
-        peakBytes: () => readNumber(join(dir, 'memory.peak')),
-        oomKills: () => oomKillsIn(join(dir, 'memory.events')),
-        remove: () => rmdirSync(dir),
-      };
+      return limitedChild(2, join(parent, name), limitBytes);
     }
     return 'no memory cgroup controller is mounted';
   } catch (error) {
