@@ -88,7 +88,7 @@ export class HelmRenderError extends Error {
  * Renders our charts with the real `helm template`, so the operator deploys exactly what `helm install` would.
  * Renders are cached by chart digests + release + namespace + values hash: an unchanged CR costs no helm process.
  * One entry per chart (or set of charts), release and namespace (a demo's older values are of no use once they
- * changed), holding the render as deflated JSON: a demo's render is about 380 KB of JSON (the dashboards are most of
+ * changed), holding the render as deflated JSON: a demo's render is 170–380 KB of JSON (the dashboards are most of
  * it), which was most of the operator's heap per demo; deflated it is a few tens of KB, outside V8's heap. Each hit
  * inflates and parses a fresh copy (about a millisecond), and only a miss, which also runs helm, pays the deflate.
  */
@@ -322,10 +322,10 @@ function isPrivateChartDir(dir: string): boolean {
   }
 }
 
-/** The parent chart renderSet writes; its name starts every `# Source:` path helm prints. */
 /** zlib's default: renders are highly repetitive and deflated once per change, inflated once per hit. */
 const DEFLATE_LEVEL = 6;
 
+/** The parent chart renderSet writes; its name starts every `# Source:` path helm prints. */
 const UMBRELLA = 'obsdemo-render';
 /** Where renderSet keeps, in its cache, which chart an object came from. */
 const SUBCHART = '__obsdemoChart';

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
  * Ports are picked *outside* the kernel's ephemeral range. A port found free is released before the process
  * that will use it binds it, and in between every outgoing connection on the machine (Prometheus scraping,
  * a pg pool, a NATS client) takes its local port from the ephemeral range: a port from that range, as
- * `listen(0)` returns, can be taken in that window and the process then fails with EADDRINUSE. Below the
+ * `listen(0)` returns, can be taken in that window and the process then fails with EADDRINUSE. Outside the
  * range only another listener can take it, and each pick is random and probed.
  */
 const PROBE_ATTEMPTS = 200;
@@ -49,9 +49,13 @@ function probe(port: number): Promise<number | undefined> {
   });
 }
 
+/** The span freePort picks from, read once per process. */
+let range: [number, number] | undefined;
+
 /** A free TCP port on 127.0.0.1, outside the ephemeral range, not handed out before by this process. */
 export async function freePort(): Promise<number> {
-  const [low, high] = pickRange();
+  range ??= pickRange();
+  const [low, high] = range;
   for (let attempt = 0; attempt < PROBE_ATTEMPTS; attempt++) {
     const candidate = low === 0 ? 0 : low + Math.floor(Math.random() * (high - low + 1));
     if (handedOut.has(candidate)) continue;
