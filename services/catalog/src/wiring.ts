@@ -91,8 +91,10 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
       models: db.models,
       currency: config.CURRENCY,
       logger,
+      registry,
       onOutboxWrite: () => relay.notify(),
       onProductsChanged: productsChanged,
+      isUnavailable: POSTGRES_UNAVAILABLE.matches,
     }),
     dependencyFailures: [POSTGRES_UNAVAILABLE],
     // NATS is deliberately not a readiness dependency: the outbox keeps taking orders through a NATS outage.

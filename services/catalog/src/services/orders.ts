@@ -1,7 +1,9 @@
 import { ORDER_CREATED_SUBJECT, OrderCreatedV1 } from '@obsdemo/contracts';
 import type { Logger } from '@obsdemo/telemetry';
 import { NotFoundError, serializeContext } from '@obsdemo/service-kit';
+import { context, trace, type Context } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
+import { Gauge, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Models, OrderItemRow, OrderRow } from '../db/models.js';
 import { orderCreatedEvent } from '../domain/events.js';
@@ -39,55 +41,79 @@ function plainOrder(m: { get(options: { plain: true }): OrderRow }): Order {
 }
 
 interface LockedProduct extends PricedProduct {
-  /** The new order's id, drawn once per statement (the CTE), the same on every row. */
-  orderId: string;
+  /** The ids the batch's orders will get, drawn once per statement (the CTE), the same array on every row. */
+  orderIds: (string | number)[];
 }
 
 /**
- * The ordered products, locked in id order (concurrent orders for the same products then cannot deadlock), with
- * the id the order will get: the outbox event, which carries it, is then written in the same statement as the order.
- * An order refused after this (unknown product, not enough stock) leaves a gap in the ids, as any rolled-back
- * insert into a serial column does.
+ * The products of every order in the batch, locked in id order (concurrent batches and replicas for the same
+ * products then cannot deadlock), with one id per order: the outbox events, which carry them, are then written in
+ * the same statement as the orders. An order refused after this (unknown product, not enough stock) leaves a gap in
+ * the ids, as any rolled-back insert into a serial column does.
  */
 const LOCK_PRODUCTS = `
-  WITH next_order AS (SELECT nextval(pg_get_serial_sequence('orders', 'id')) AS id)
-  SELECT p.id, p.price_cents AS "priceCents", p.stock, next_order.id AS "orderId"
-  FROM products p CROSS JOIN next_order
+  WITH next_orders AS (
+    SELECT array_agg(nextval(pg_get_serial_sequence('orders', 'id')) ORDER BY n) AS ids
+    FROM generate_series(1, $2::int) AS n
+  )
+  SELECT p.id, p.price_cents AS "priceCents", p.stock, next_orders.ids AS "orderIds"
+  FROM products p CROSS JOIN next_orders
   WHERE p.id = ANY($1::int[])
   ORDER BY p.id
   FOR UPDATE OF p`;
 
 /**
- * Stock, order, items and outbox row in one statement: its parts see the same snapshot and the foreign keys are
- * checked at its end, when the order row exists. The rows were locked by LOCK_PRODUCTS and the stock checked
- * against them; `stock >= 0` in the table stays the backstop.
+ * Stock, orders, items and outbox rows of the whole batch in one statement: its parts see the same snapshot and the
+ * foreign keys are checked at its end, when the order rows exist. The rows were locked by LOCK_PRODUCTS and the
+ * stock checked against them; `stock >= 0` in the table stays the backstop.
  */
-const WRITE_ORDER = `
-  WITH lines AS (
-    SELECT * FROM unnest($6::int[], $7::int[], $8::int[]) AS l(product_id, quantity, unit_price_cents)
+const WRITE_ORDERS = `
+  WITH placed_orders AS (
+    SELECT * FROM unnest($1::int[], $2::text[], $3::bigint[], $4::text[], $5::text[])
+      AS o(id, customer, total_cents, payload, trace_context)
+  ), lines AS (
+    SELECT * FROM unnest($6::int[], $7::int[], $8::int[], $9::int[])
+      AS l(order_id, product_id, quantity, unit_price_cents)
   ), stock AS (
-    UPDATE products p SET stock = p.stock - ordered.quantity, updated_at = $5
+    UPDATE products p SET stock = p.stock - ordered.quantity, updated_at = $10
     FROM (SELECT product_id, sum(quantity) AS quantity FROM lines GROUP BY product_id) ordered
     WHERE p.id = ordered.product_id
   ), placed AS (
     INSERT INTO orders (id, customer, currency, total_cents, created_at, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $5)
+    SELECT id, customer, $11, total_cents, $10, $10 FROM placed_orders
   ), items AS (
     INSERT INTO order_items (order_id, product_id, quantity, unit_price_cents)
-    SELECT $1, product_id, quantity, unit_price_cents FROM lines
+    SELECT order_id, product_id, quantity, unit_price_cents FROM lines
   )
   INSERT INTO outbox (msg_id, subject, payload, trace_context, created_at)
-  VALUES ($1::text, $9, $10::jsonb, $11::jsonb, $5)`;
+  SELECT id::text, $12, payload::jsonb, trace_context::jsonb, $10 FROM placed_orders ORDER BY id`;
+
+/** At most this many orders are written by one transaction (each has at most 50 items). */
+export const MAX_ORDERS_PER_WRITE = 64;
+
+/** An order waiting for its write, with the request's context (its trace and log correlation). */
+interface Placement {
+  input: NewOrder;
+  ctx: Context;
+  resolve: (order: Order) => void;
+  reject: (error: unknown) => void;
+}
+
+type Outcome = { order: Order } | { error: unknown };
 
 export interface OrderServiceDeps {
   sequelize: Sequelize;
   models: Models;
   currency: string;
   logger: Logger;
+  /** Where the write-batch histogram is registered; none in unit tests. */
+  registry?: Registry<OpenMetricsContentType>;
   /** Called after a commit so the relay publishes now instead of at its next poll. */
   onOutboxWrite?: () => void;
   /** Called after a commit with the products whose stock changed (cache invalidation). */
   onProductsChanged?: ProductsChanged;
+  /** Whether a failed write means the database is unreachable: then a batch's orders are not tried one by one. */
+  isUnavailable?: (error: unknown) => boolean;
 }
 
 export function orderService({
@@ -95,62 +121,190 @@ export function orderService({
   models,
   currency,
   logger,
+  registry,
   onOutboxWrite,
   onProductsChanged,
+  isUnavailable = () => false,
 }: OrderServiceDeps) {
   const { Order: Orders, OrderItem } = models;
-  return {
-    /**
-     * Order, items, stock and the outbox event commit together or not at all, in four statements: BEGIN, the
-     * products locked and read (with the new order's id), one statement that writes everything, COMMIT.
-     */
-    async create(input: NewOrder): Promise<Order> {
-      const traceContext = serializeContext();
-      const order = await sequelize.transaction(async (transaction) => {
-        const products = await sequelize.query<LockedProduct>(LOCK_PRODUCTS, {
-          bind: [input.items.map((i) => i.productId)],
-          type: QueryTypes.SELECT,
-          transaction,
-        });
-        const { lines, totalCents } = priceOrder(input.items, products);
-        // priceOrder found every product, so there is at least one row and they all carry the same id.
-        const id = Number(products[0]?.orderId);
-        const row = {
-          id,
-          customer: input.customer,
-          status: 'created',
-          currency,
-          totalCents,
-          createdAt: new Date(),
-        };
-        const event = OrderCreatedV1.parse(orderCreatedEvent(row, lines, randomUUID()));
-        await sequelize.query(WRITE_ORDER, {
-          bind: [
+  const batchSizes = new Histogram({
+    name: 'orders_write_batch_size',
+    help: 'Orders written by one transaction: 1 when they come one at a time, more when they arrive while one is written.',
+    buckets: [1, 2, 4, 8, 16, 32, 64],
+    registers: registry ? [registry] : [],
+  });
+  const waiting: Placement[] = [];
+  new Gauge({
+    name: 'orders_write_waiting',
+    help: 'Orders received and waiting for the transaction that will write them.',
+    registers: registry ? [registry] : [],
+    collect() {
+      this.set(waiting.length);
+    },
+  });
+
+  /**
+   * Writes `batch` in one transaction of four statements: BEGIN, every ordered product locked and read (with one
+   * new id per order), one statement that writes all accepted orders, COMMIT. Each order is priced in arrival order
+   * against the stock the orders before it left, so a refusal is the one it would get alone after them. Throws
+   * only if the transaction failed, and then nothing of it was written.
+   */
+  async function write(batch: readonly Placement[]): Promise<Outcome[]> {
+    const createdAt = new Date();
+    const productIds = [...new Set(batch.flatMap((p) => p.input.items.map((i) => i.productId)))];
+    return sequelize.transaction(async (transaction) => {
+      const rows = await sequelize.query<LockedProduct>(LOCK_PRODUCTS, {
+        bind: [productIds, batch.length],
+        type: QueryTypes.SELECT,
+        transaction,
+      });
+      const ids = (rows[0]?.orderIds ?? []).map(Number).sort((a, b) => a - b);
+      const stock = new Map(rows.map((r) => [r.id, { id: r.id, priceCents: r.priceCents, stock: r.stock }]));
+      const accepted: {
+        id: number;
+        customer: string;
+        totalCents: number;
+        payload: string;
+        context: string;
+      }[] = [];
+      const lines = {
+        orderIds: [] as number[],
+        productIds: [] as number[],
+        quantities: [] as number[],
+        prices: [] as number[],
+      };
+      const outcomes = batch.map((placement, index): Outcome => {
+        try {
+          const priced = priceOrder(placement.input.items, [...stock.values()]);
+          // priceOrder found every product, so there were rows, and one id per order.
+          const id = ids[index];
+          if (id === undefined)
+            throw new Error(`no order id drawn for order ${index + 1} of ${batch.length}`);
+          const row = {
             id,
-            row.customer,
+            customer: placement.input.customer,
+            status: 'created',
             currency,
-            totalCents,
-            row.createdAt,
-            lines.map((l) => l.productId),
-            lines.map((l) => l.quantity),
-            lines.map((l) => l.unitPriceCents),
+            ...priced,
+            createdAt,
+          };
+          const event = OrderCreatedV1.parse(orderCreatedEvent(row, priced.lines, randomUUID()));
+          for (const line of priced.lines) {
+            const product = stock.get(line.productId);
+            if (product) product.stock -= line.quantity;
+            lines.orderIds.push(id);
+            lines.productIds.push(line.productId);
+            lines.quantities.push(line.quantity);
+            lines.prices.push(line.unitPriceCents);
+          }
+          accepted.push({
+            id,
+            customer: row.customer,
+            totalCents: row.totalCents,
+            payload: JSON.stringify(event),
+            context: JSON.stringify(serializeContext(placement.ctx)),
+          });
+          return { order: toOrder(row, priced.lines) };
+        } catch (error) {
+          return { error };
+        }
+      });
+      if (accepted.length > 0) {
+        await sequelize.query(WRITE_ORDERS, {
+          bind: [
+            accepted.map((o) => o.id),
+            accepted.map((o) => o.customer),
+            accepted.map((o) => o.totalCents),
+            accepted.map((o) => o.payload),
+            accepted.map((o) => o.context),
+            lines.orderIds,
+            lines.productIds,
+            lines.quantities,
+            lines.prices,
+            createdAt,
+            currency,
             ORDER_CREATED_SUBJECT,
-            JSON.stringify(event),
-            JSON.stringify(traceContext),
           ],
           type: QueryTypes.INSERT,
           transaction,
         });
-        return toOrder(row, lines);
+      }
+      return outcomes;
+    });
+  }
+
+  /** Settles each placement after the commit: its log line in its own trace, then the cache and the relay. */
+  function settle(batch: readonly Placement[], outcomes: readonly Outcome[]): void {
+    const changed = new Set<number>();
+    batch.forEach((placement, index) => {
+      const outcome = outcomes[index] ?? { error: new Error('the order write returned no outcome') };
+      if ('error' in outcome) return placement.reject(outcome.error);
+      const { order } = outcome;
+      for (const item of order.items) changed.add(item.productId);
+      context.with(placement.ctx, () => {
+        trace.getActiveSpan()?.setAttribute('catalog.orders.write_batch_size', batch.length);
+        logger.info('order created', { orderId: order.id, total: order.total, items: order.items.length });
       });
-      logger.info('order created', { orderId: order.id, total: order.total, items: order.items.length });
-      // Stock is not part of a list page's skeleton, so list pages stay cached.
-      onProductsChanged?.(
-        order.items.map((i) => i.productId),
-        { lists: false },
-      );
-      onOutboxWrite?.();
-      return order;
+      placement.resolve(order);
+    });
+    if (changed.size === 0) return;
+    // Stock is not part of a list page's skeleton, so list pages stay cached.
+    onProductsChanged?.([...changed], { lists: false });
+    onOutboxWrite?.();
+  }
+
+  /**
+   * One transaction at a time: the orders that arrive while one is written wait and go together in the next (group
+   * commit), so under load the four statements and the commit are paid once per batch, not per order; one order
+   * alone is written at once. The statements' spans are in the trace of the batch's first order. If a batch of
+   * several fails, nothing of it was written and each order is tried alone, so one order cannot fail the others.
+   */
+  let writing = false;
+  async function drain(): Promise<void> {
+    writing = true;
+    try {
+      while (waiting.length > 0) {
+        const batch = waiting.splice(0, MAX_ORDERS_PER_WRITE);
+        const first = batch[0];
+        if (first === undefined) break;
+        batchSizes.observe(batch.length);
+        let outcomes: Outcome[] | undefined;
+        try {
+          outcomes = await context.with(first.ctx, () => write(batch));
+        } catch (error) {
+          // Alone, or with the database unreachable, each order gets the error as it is (an outage answers 503).
+          if (batch.length === 1 || isUnavailable(error)) outcomes = batch.map(() => ({ error }));
+          else {
+            logger.warn('order batch write failed, its orders are written one by one', {
+              err: error instanceof Error ? error.message : String(error),
+              orders: batch.length,
+            });
+          }
+        }
+        if (outcomes) {
+          settle(batch, outcomes);
+          continue;
+        }
+        for (const placement of batch) {
+          try {
+            settle([placement], await context.with(placement.ctx, () => write([placement])));
+          } catch (error) {
+            placement.reject(error);
+          }
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  }
+
+  return {
+    /** Order, items, stock and the outbox event commit together or not at all (see `drain` and `write`). */
+    create(input: NewOrder): Promise<Order> {
+      return new Promise<Order>((resolve, reject) => {
+        waiting.push({ input, ctx: context.active(), resolve, reject });
+        if (!writing) void drain();
+      });
     },
 
     async get(id: number): Promise<Order> {

@@ -1,11 +1,12 @@
 import { ORDERS_STREAM } from '@obsdemo/contracts';
 import { createLogger } from '@obsdemo/telemetry';
 import { parseConfig } from '@obsdemo/service-kit';
-import { startNats, startPostgres, type NatsServer, type PostgresServer } from '@obsdemo/testenv';
+import { pollUntil, startNats, startPostgres, type NatsServer, type PostgresServer } from '@obsdemo/testenv';
 import { connect, type NatsConnection, type StoredMsg } from 'nats';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { PassThrough } from 'node:stream';
+import pg from 'pg';
 import { CatalogConfigSchema, type CatalogConfig } from '../../src/config.js';
 import { buildCatalog, type Catalog } from '../../src/wiring.js';
 
@@ -126,4 +127,72 @@ export async function request(
     throw new Error(`${method} ${path}: status ${res.status} with a non-JSON body: ${text.slice(0, 200)}`);
   }
   return { status: res.status, body: parsed };
+}
+
+/** A client of the test's database, as the service's own user. */
+export async function connectTo(dp: Dataplane, database: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    host: dp.pg.host,
+    port: dp.pg.port,
+    user: dp.pg.user,
+    password: dp.pg.password,
+    database,
+  });
+  // A test that stops the server ends this connection too; the next query on it then fails visibly.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+/** A metric's value from catalog's /metrics (the first series with that name). */
+export async function metricValue(catalogUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${catalogUrl}/metrics`)).text();
+  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
+  if (!match?.[1]) throw new Error(`${name} is not in /metrics`);
+  return Number(match[1]);
+}
+
+type Answer = Awaited<ReturnType<typeof request>>;
+
+/**
+ * Makes catalog write orders together, deterministically. With `productId`'s row locked from the test's own
+ * connection, `first` is placed and its transaction waits for the lock; then `next` are placed and wait in catalog
+ * (`orders_write_waiting`) for that transaction to end. Releasing the lock lets the first commit and the waiting
+ * orders go as one batch (or `release` does something else). Returns the answers in the order given.
+ */
+export async function placeBehindALock(
+  target: { dp: Dataplane; database: string; catalogUrl: string },
+  productId: number,
+  first: () => Promise<Answer>,
+  next: (() => Promise<Answer>)[],
+  /** Ends the wait; by default the lock's transaction commits. */
+  release: (locker: pg.Client) => Promise<unknown> = (locker) => locker.query('COMMIT'),
+): Promise<{ first: Answer; next: Answer[] }> {
+  const locker = await connectTo(target.dp, target.database);
+  try {
+    await locker.query('BEGIN');
+    await locker.query('SELECT id FROM products WHERE id = $1 FOR UPDATE', [productId]);
+    const firstAnswer = first();
+    await pollUntil(
+      "the first order's transaction waits for the lock",
+      async () =>
+        (
+          await locker.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'`,
+            [target.database],
+          )
+        ).rows[0]?.n,
+      (n) => n === 1,
+    );
+    const nextAnswers = Promise.all(next.map((place) => place()));
+    await pollUntil(
+      'the next orders wait in catalog',
+      () => metricValue(target.catalogUrl, 'orders_write_waiting'),
+      (n) => n === next.length,
+    );
+    await release(locker);
+    return { first: await firstAnswer, next: await nextAnswers };
+  } finally {
+    await locker.end().catch(() => undefined);
+  }
 }

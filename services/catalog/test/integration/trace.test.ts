@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import {
   catalogEnv,
   eventually,
+  placeBehindALock,
   request,
   startDataplane,
   streamMessages,
@@ -183,5 +184,59 @@ describe('tracing of the real catalog process', () => {
     expect(metrics).toContain(
       `http_requests_total{method="POST",route="/orders",status="201",service="catalog"} 1 # {trace_id="${producer.traceId}"}`,
     );
+  });
+
+  it('keeps each order of a batch in its own trace: its span, its outbox event and its log line', async () => {
+    const place = (customer: string) => () =>
+      request(base, 'POST', '/orders', { customer, items: [{ productId: 2, quantity: 1 }] });
+    const { first, next } = await placeBehindALock(
+      { dp, database: 'catalog_trace', catalogUrl: base },
+      2,
+      place('batch-first'),
+      ['batch-1', 'batch-2', 'batch-3'].map(place),
+    );
+    const answers = [first, ...next];
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);
+    const orderIds = answers.map((a) => String(a.body['id']));
+
+    const spans = await eventually(
+      "every order's PRODUCER span exported",
+      async () => receiver.spans,
+      (all) =>
+        orderIds.every((id) =>
+          all.some((s) => s.kind === SPAN_KIND.PRODUCER && s.attributes['messaging.message.id'] === id),
+        ),
+    );
+    const logLines = readFileSync(join(logDir, 'catalog.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const traces = orderIds.map((id, index) => {
+      const producer = spans.find(
+        (s) => s.kind === SPAN_KIND.PRODUCER && s.attributes['messaging.message.id'] === id,
+      )!;
+      const inTrace = spans.filter((s) => s.traceId === producer.traceId);
+      // The event was published from the order's own request: its trace has that one request's SERVER span.
+      const servers = inTrace.filter((s) => s.kind === SPAN_KIND.SERVER);
+      expect(servers).toHaveLength(1);
+      expect(ancestors(producer, inTrace)).toContainEqual(servers[0]);
+      expect(servers[0]!.attributes['catalog.orders.write_batch_size']).toBe(index === 0 ? 1 : 3);
+      const logLine = logLines.find((l) => l['message'] === 'order created' && String(l['orderId']) === id);
+      expect(logLine?.['trace_id']).toBe(producer.traceId);
+      const writes = inTrace.filter(
+        (s) =>
+          s.kind === SPAN_KIND.CLIENT && String(s.attributes['db.query.text']).includes('INSERT INTO orders'),
+      );
+      return { traceId: producer.traceId, writes: writes.length };
+    });
+    expect(new Set(traces.map((t) => t.traceId)).size).toBe(4);
+    // The first order was written alone; the three that waited by one statement, whose span is in one of their traces.
+    expect(traces.map((t) => t.writes)).toEqual([
+      1,
+      expect.any(Number),
+      expect.any(Number),
+      expect.any(Number),
+    ]);
+    expect(traces.slice(1).reduce((sum, t) => sum + t.writes, 0)).toBe(1);
   });
 });
