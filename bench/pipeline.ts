@@ -7,8 +7,10 @@
 //    backlog, which measures the consumer alone.
 // Both phases check that every order has exactly one invoice and nothing was parked.
 //  - paced: orders at a fixed rate below capacity (open loop), for the latency when nothing queues up;
+//  - near capacity: orders paced at 80 % of the rate the live phase reached, for `--near-capacity-seconds`
+//    (open loop: latency counts from when each order was due, so a queue shows).
 // Usage: node bench/pipeline.ts [--orders 3000] [--concurrency 32] [--paced-rate 50] [--paced-orders 1000]
-//        [--profile-dir DIR] [--out FILE]
+//        [--near-capacity-seconds 10] [--profile-dir DIR] [--out FILE]
 // With --profile-dir both services run under `node --cpu-prof` and write their profiles there on exit.
 import {
   startNats,
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     'paced-rate': { type: 'string', default: '50' },
     'paced-orders': { type: 'string', default: '1000' },
+    'near-capacity-seconds': { type: 'string', default: '10' },
     'profile-dir': { type: 'string' },
     out: { type: 'string', default: join(repoRoot, '.tmp/bench/pipeline.json') },
   },
@@ -43,6 +46,9 @@ const ORDERS = Number(args.orders);
 const CONCURRENCY = Number(args.concurrency);
 const PACED_RATE = Number(args['paced-rate']);
 const PACED_ORDERS = Number(args['paced-orders']);
+const NEAR_CAPACITY_SECONDS = Number(args['near-capacity-seconds']);
+/** The share of the live phase's rate the near-capacity phase is paced at. */
+const NEAR_CAPACITY_SHARE = 0.8;
 // Absolute: the services run with their workspace as the working directory.
 const PROFILE_DIR = args['profile-dir'] === undefined ? undefined : resolve(args['profile-dir']);
 const PRODUCTS = 12;
@@ -157,17 +163,20 @@ async function placeOrdersAtRate(
   catalogUrl: string,
   count: number,
   rate: number,
-): Promise<{ ids: number[]; seconds: number }> {
+): Promise<{ ids: number[]; seconds: number; dueAt: Map<number, number> }> {
   const started = performance.now();
   const pending: Promise<number>[] = [];
+  const due: number[] = [];
   for (let n = 0; n < count; n++) {
-    const due = started + (n * 1000) / rate;
-    const wait = due - performance.now();
+    due.push(started + (n * 1000) / rate);
+    const wait = (due[n] ?? 0) - performance.now();
     if (wait > 0) await sleep(wait);
     pending.push(placeOrder(catalogUrl, n));
   }
   const ids = await Promise.all(pending);
-  return { ids, seconds: (performance.now() - started) / 1000 };
+  // Wall-clock time each order was due, to compare with the invoices' created_at (same machine, same clock).
+  const dueAt = new Map(ids.map((id, n) => [id, performance.timeOrigin + (due[n] ?? NaN)]));
+  return { ids, seconds: (performance.now() - started) / 1000, dueAt };
 }
 
 async function waitForInvoices(invoicesDb: string, total: number, timeoutMs = 300_000): Promise<void> {
@@ -233,6 +242,8 @@ async function measure(
   ids: number[],
   intakeSeconds: number,
   withLatency: boolean,
+  /** When each order was due to be sent (open loop); latency then counts from there, not from its created_at. */
+  dueAt?: Map<number, number>,
 ): Promise<PhaseResult> {
   const orders = await query<{ id: number; created_at: Date }>(
     catalogDb,
@@ -251,7 +262,7 @@ async function measure(
   const lastInvoice = Math.max(...invoices.map((i) => i.created_at.getTime()));
   const firstInvoice = Math.min(...invoices.map((i) => i.created_at.getTime()));
   const latencies = invoices
-    .map((i) => i.created_at.getTime() - (orderedAt.get(i.order_id) ?? NaN))
+    .map((i) => i.created_at.getTime() - (dueAt?.get(i.order_id) ?? orderedAt.get(i.order_id) ?? NaN))
     .sort((a, b) => a - b);
   // In the drain phase the clock starts with the first invoice: the backlog was already there.
   const spanMs = withLatency ? lastInvoice - firstOrder : lastInvoice - firstInvoice;
@@ -357,8 +368,22 @@ async function main(): Promise<void> {
   console.log(`paced: ${PACED_ORDERS} orders at ${PACED_RATE}/s`);
   const paced = await placeOrdersAtRate(catalog.url, PACED_ORDERS, PACED_RATE);
   await waitForInvoices(invoicesDb, warm.ids.length + ORDERS + PACED_ORDERS);
-  const pacedResult = await measure(catalogDb, invoicesDb, paced.ids, paced.seconds, true);
+  const pacedResult = await measure(catalogDb, invoicesDb, paced.ids, paced.seconds, true, paced.dueAt);
   console.log(`  ${JSON.stringify(pacedResult)}`);
+
+  const nearRate = Math.max(1, Math.round(NEAR_CAPACITY_SHARE * liveResult.eventsPerS));
+  const nearOrders = Math.round(nearRate * NEAR_CAPACITY_SECONDS);
+  console.log(
+    `near capacity: ${nearOrders} orders at ${nearRate}/s (${NEAR_CAPACITY_SHARE * 100} % of the live rate)`,
+  );
+  const near = await placeOrdersAtRate(catalog.url, nearOrders, nearRate);
+  await waitForInvoices(invoicesDb, warm.ids.length + ORDERS + PACED_ORDERS + nearOrders);
+  const nearResult = {
+    ...(await measure(catalogDb, invoicesDb, near.ids, near.seconds, true, near.dueAt)),
+    rate: nearRate,
+    share: NEAR_CAPACITY_SHARE,
+  };
+  console.log(`  ${JSON.stringify(nearResult)}`);
 
   let drainResult: (PhaseResult & { cpuMsPerOrder: Record<string, number> }) | undefined;
   if (PROFILE_DIR === undefined) {
@@ -381,7 +406,7 @@ async function main(): Promise<void> {
         'nats-server': pidOnPort(nats.port),
       },
       ORDERS,
-      () => waitForInvoices(invoicesDb, warm.ids.length + 2 * ORDERS + PACED_ORDERS),
+      () => waitForInvoices(invoicesDb, warm.ids.length + 2 * ORDERS + PACED_ORDERS + nearOrders),
     );
     drainResult = {
       ...(await measure(catalogDb, invoicesDb, queued.ids, queued.seconds, false)),
@@ -401,6 +426,7 @@ async function main(): Promise<void> {
     },
     live: liveResult,
     paced: pacedResult,
+    nearCapacity: nearResult,
     postgresWaits: waits,
     drain: drainResult ?? null,
   };

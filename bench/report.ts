@@ -82,6 +82,8 @@ interface PipelineResult {
   settings: { orders: number; concurrency: number; pacedRate: number; pacedOrders: number };
   live: Phase;
   paced: Phase;
+  /** Paced at `share` of the live phase's rate; absent in results from before it was measured. */
+  nearCapacity?: Phase & { rate: number; share: number };
   postgresWaits: Record<string, number>;
   drain: Phase | null;
 }
@@ -424,8 +426,9 @@ if (pipeline) {
       .join(
         ', ',
       )}) → at most ${num((cpus().length * 1000) / cpuTotal)} orders/s on ${cpus().length} idle cores`,
-    target: '— (explains the rate)',
-    result: '—',
+    // The issue's alternative when two cores cannot carry 1,000 orders/s.
+    target: '≤ 2.0 ms (if 1,000 events/s is not reached)',
+    result: verdict(cpuTotal <= 2.0),
   });
   rows.push({
     run,
@@ -434,9 +437,19 @@ if (pipeline) {
     target: 'p99 ≤ 500 ms',
     result: verdict((live.latencyMs?.p99 ?? Infinity) <= 500),
   });
+  const near = pipeline.nearCapacity;
+  if (near) {
+    rows.push({
+      run,
+      benchmark: `orders → invoices, latency paced at ${near.share * 100} % of that rate (${num(near.rate)} orders/s, from when each order was due)`,
+      figure: `p50 ${ms(near.latencyMs?.p50)}, p95 ${ms(near.latencyMs?.p95)}, p99 ${ms(near.latencyMs?.p99)}`,
+      target: 'p99 ≤ 500 ms',
+      result: verdict((near.latencyMs?.p99 ?? Infinity) <= 500),
+    });
+  }
   rows.push({
     run,
-    benchmark: `orders → invoices, latency at a paced ${pipeline.settings.pacedRate} orders/s (below capacity)`,
+    benchmark: `orders → invoices, latency at a paced ${pipeline.settings.pacedRate} orders/s (below capacity, from when each order was due)`,
     figure: `p50 ${ms(pipeline.paced.latencyMs?.p50)}, p95 ${ms(pipeline.paced.latencyMs?.p95)}, p99 ${ms(pipeline.paced.latencyMs?.p99)}`,
     target: 'p99 ≤ 500 ms',
     result: verdict((pipeline.paced.latencyMs?.p99 ?? Infinity) <= 500),
@@ -453,9 +466,14 @@ if (pipeline) {
   rows.push({
     run,
     benchmark: 'orders → invoices, loss',
-    figure: `live ${live.invoices}/${live.orders}, paced ${pipeline.paced.invoices}/${pipeline.paced.orders}, drain ${pipeline.drain ? `${pipeline.drain.invoices}/${pipeline.drain.orders}` : 'n/a'}, duplicates ${live.duplicates + pipeline.paced.duplicates + (pipeline.drain?.duplicates ?? 0)}, parked ${pipeline.drain?.parked ?? pipeline.paced.parked}`,
+    figure: `live ${live.invoices}/${live.orders}, paced ${pipeline.paced.invoices}/${pipeline.paced.orders}, ${near ? `near capacity ${near.invoices}/${near.orders}, ` : ''}drain ${pipeline.drain ? `${pipeline.drain.invoices}/${pipeline.drain.orders}` : 'n/a'}, duplicates ${live.duplicates + pipeline.paced.duplicates + (near?.duplicates ?? 0) + (pipeline.drain?.duplicates ?? 0)}, parked ${pipeline.drain?.parked ?? pipeline.paced.parked}`,
     target: 'zero loss',
-    result: verdict(lossless(live) && lossless(pipeline.paced) && lossless(pipeline.drain)),
+    result: verdict(
+      lossless(live) &&
+        lossless(pipeline.paced) &&
+        lossless(pipeline.nearCapacity ?? null) &&
+        lossless(pipeline.drain),
+    ),
   });
 } else {
   rows.push({
