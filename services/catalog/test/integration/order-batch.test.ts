@@ -164,4 +164,27 @@ describe('orders written together', () => {
     );
     expect(await stockOf(product)).toBe(9);
   });
+
+  it('keeps every customer string exactly, whatever an array literal would need escaped', async () => {
+    const product = await newProduct('BATCH-E', 50);
+    const customers = ['NULL', 'a "quoted", {braced} name', 'back\\slash\\', 'Zoë — 注文 🚚', "O'Brien"];
+    const { first, next } = await placeBehindALock(
+      { dp, database: DATABASE, catalogUrl: catalog.url },
+      product,
+      () => placeOrder('first', product, 1),
+      customers.map((customer) => () => placeOrder(customer, product, 1)),
+    );
+    expect(first.status).toBe(201);
+    const answered = next.map((a) => ({ status: a.status, customer: a.body['customer'] }));
+    expect(answered).toEqual(customers.map((customer) => ({ status: 201, customer })));
+    for (const answer of next.filter((a) => a.status === 201)) {
+      const id = answer.body['id'] as number;
+      const { rows } = await db.query<{ customer: string; event_customer: string }>(
+        `SELECT o.customer, ob.payload->>'customer' AS event_customer
+         FROM orders o JOIN outbox ob ON ob.msg_id = o.id::text WHERE o.id = $1`,
+        [id],
+      );
+      expect(rows).toEqual([{ customer: answer.body['customer'], event_customer: answer.body['customer'] }]);
+    }
+  });
 });
