@@ -12,6 +12,8 @@ await runService({
     return {
       app: catalog.app,
       closers: [
+        // The orders already taken are written and answered before the relay and the pool close.
+        { name: 'order-writes', close: () => catalog.orders.close() },
         { name: 'outbox-relay', close: () => catalog.relay.stop() },
         { name: 'cache-invalidation', close: () => catalog.invalidations.stop() },
         { name: 'postgres-pool', close: () => catalog.db.close() },

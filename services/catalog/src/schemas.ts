@@ -74,7 +74,13 @@ export const OrderItemInput = z.strictObject({
 });
 
 export const NewOrder = z.strictObject({
-  customer: z.string().trim().min(1).max(200),
+  // PostgreSQL text cannot hold U+0000, nor jsonb an unpaired surrogate: refused here, not by the database.
+  customer: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .refine((s) => s.isWellFormed() && !s.includes('\u0000'), 'no U+0000 and no unpaired surrogate'),
   items: z
     .array(OrderItemInput)
     .min(1)

@@ -19,7 +19,7 @@ import { migrate } from './db/migrations.js';
 import { defineModels, type Models } from './db/models.js';
 import { catalogOpenApi } from './openapi.js';
 import { OutboxRelay } from './outbox/relay.js';
-import { orderService } from './services/orders.js';
+import { orderService, type OrderService } from './services/orders.js';
 import { cachedProductService } from './services/cached-products.js';
 import { productService, type ProductsChanged } from './services/products.js';
 
@@ -27,6 +27,7 @@ export interface Catalog {
   app: Express;
   db: Database & { models: Models };
   relay: OutboxRelay;
+  orders: OrderService;
   cache: ReadCache;
   invalidations: InvalidationBus;
   logger: Logger;
@@ -82,20 +83,21 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
     cache.invalidateProducts(ids, change);
     invalidations.publish(ids, change);
   };
+  const orders = orderService({
+    sequelize: db.sequelize,
+    models: db.models,
+    currency: config.CURRENCY,
+    logger,
+    registry,
+    onOutboxWrite: () => relay.notify(),
+    onProductsChanged: productsChanged,
+    isUnavailable: POSTGRES_UNAVAILABLE.matches,
+  });
   const app = createApp({
     logger,
     metrics,
     products: cachedProductService(productService(db.models, productsChanged), cache),
-    orders: orderService({
-      sequelize: db.sequelize,
-      models: db.models,
-      currency: config.CURRENCY,
-      logger,
-      registry,
-      onOutboxWrite: () => relay.notify(),
-      onProductsChanged: productsChanged,
-      isUnavailable: POSTGRES_UNAVAILABLE.matches,
-    }),
+    orders,
     dependencyFailures: [POSTGRES_UNAVAILABLE],
     // NATS is deliberately not a readiness dependency: the outbox keeps taking orders through a NATS outage.
     checks: [{ name: 'postgres', check: db.ping }],
@@ -114,5 +116,5 @@ export async function buildCatalog(config: CatalogConfig, options: CatalogOption
     faults: faultConfig(config),
     random: options.random,
   });
-  return { app, db, relay, cache, invalidations, logger, registry, metrics };
+  return { app, db, relay, orders, cache, invalidations, logger, registry, metrics };
 }

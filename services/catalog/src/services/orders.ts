@@ -1,9 +1,9 @@
 import { ORDER_CREATED_SUBJECT, OrderCreatedV1 } from '@obsdemo/contracts';
 import type { Logger } from '@obsdemo/telemetry';
-import { NotFoundError, serializeContext } from '@obsdemo/service-kit';
-import { context, trace, type Context } from '@opentelemetry/api';
+import { NotFoundError, ServiceUnavailableError, serializeContext } from '@obsdemo/service-kit';
+import { ROOT_CONTEXT, context, trace, type Context } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
-import { Gauge, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type OpenMetricsContentType, type Registry } from 'prom-client';
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { Models, OrderItemRow, OrderRow } from '../db/models.js';
 import { orderCreatedEvent } from '../domain/events.js';
@@ -90,6 +90,8 @@ const WRITE_ORDERS = `
 
 /** At most this many orders are written by one transaction (each has at most 50 items). */
 export const MAX_ORDERS_PER_WRITE = 64;
+/** Orders beyond this many waiting are answered 503 at once: the database is not keeping up. */
+export const MAX_ORDERS_WAITING = 1024;
 
 /** An order waiting for its write, with the request's context (its trace and log correlation). */
 interface Placement {
@@ -106,13 +108,16 @@ export interface OrderServiceDeps {
   models: Models;
   currency: string;
   logger: Logger;
-  /** Where the write-batch histogram is registered; none in unit tests. */
+  /** Where the write metrics are registered; none in unit tests. */
   registry?: Registry<OpenMetricsContentType>;
   /** Called after a commit so the relay publishes now instead of at its next poll. */
   onOutboxWrite?: () => void;
   /** Called after a commit with the products whose stock changed (cache invalidation). */
   onProductsChanged?: ProductsChanged;
-  /** Whether a failed write means the database is unreachable: then a batch's orders are not tried one by one. */
+  /**
+   * Whether a failed write means the database cannot be reached (refused, dropped or timed out): then the batch's
+   * orders, and those waiting behind it, get that error at once instead of each trying again.
+   */
   isUnavailable?: (error: unknown) => boolean;
 }
 
@@ -127,17 +132,23 @@ export function orderService({
   isUnavailable = () => false,
 }: OrderServiceDeps) {
   const { Order: Orders, OrderItem } = models;
+  const registers = registry ? [registry] : [];
   const batchSizes = new Histogram({
     name: 'orders_write_batch_size',
-    help: 'Orders written by one transaction: 1 when they come one at a time, more when they arrive while one is written.',
+    help: 'Orders handled by one committed transaction (written or refused): 1 when they come one at a time, more when they arrive while one is written.',
     buckets: [1, 2, 4, 8, 16, 32, 64],
-    registers: registry ? [registry] : [],
+    registers,
+  });
+  const batchFailures = new Counter({
+    name: 'orders_write_batch_failures_total',
+    help: 'Transactions of several orders that failed and whose orders were then tried one by one.',
+    registers,
   });
   const waiting: Placement[] = [];
   new Gauge({
     name: 'orders_write_waiting',
     help: 'Orders received and waiting for the transaction that will write them.',
-    registers: registry ? [registry] : [],
+    registers,
     collect() {
       this.set(waiting.length);
     },
@@ -146,8 +157,8 @@ export function orderService({
   /**
    * Writes `batch` in one transaction of four statements: BEGIN, every ordered product locked and read (with one
    * new id per order), one statement that writes all accepted orders, COMMIT. Each order is priced in arrival order
-   * against the stock the orders before it left, so a refusal is the one it would get alone after them. Throws
-   * only if the transaction failed, and then nothing of it was written.
+   * against the stock the orders before it left, so a refusal is the one it would get alone after them. Throws if
+   * the transaction failed: then nothing of it was written, unless it was the COMMIT's answer that was lost.
    */
   async function write(batch: readonly Placement[]): Promise<Outcome[]> {
     const createdAt = new Date();
@@ -167,12 +178,7 @@ export function orderService({
         payload: string;
         context: string;
       }[] = [];
-      const lines = {
-        orderIds: [] as number[],
-        productIds: [] as number[],
-        quantities: [] as number[],
-        prices: [] as number[],
-      };
+      const lines: { orderId: number; productId: number; quantity: number; unitPriceCents: number }[] = [];
       const outcomes = batch.map((placement, index): Outcome => {
         try {
           const priced = priceOrder(placement.input.items, [...stock.values()]);
@@ -189,21 +195,20 @@ export function orderService({
             createdAt,
           };
           const event = OrderCreatedV1.parse(orderCreatedEvent(row, priced.lines, randomUUID()));
-          for (const line of priced.lines) {
-            const product = stock.get(line.productId);
-            if (product) product.stock -= line.quantity;
-            lines.orderIds.push(id);
-            lines.productIds.push(line.productId);
-            lines.quantities.push(line.quantity);
-            lines.prices.push(line.unitPriceCents);
-          }
+          const context = JSON.stringify(serializeContext(placement.ctx));
+          // Everything that can throw is done: the order, its lines and its stock go in together.
           accepted.push({
             id,
             customer: row.customer,
             totalCents: row.totalCents,
             payload: JSON.stringify(event),
-            context: JSON.stringify(serializeContext(placement.ctx)),
+            context,
           });
+          for (const line of priced.lines) {
+            const product = stock.get(line.productId);
+            if (product) product.stock -= line.quantity;
+            lines.push({ orderId: id, ...line });
+          }
           return { order: toOrder(row, priced.lines) };
         } catch (error) {
           return { error };
@@ -217,10 +222,10 @@ export function orderService({
             accepted.map((o) => o.totalCents),
             accepted.map((o) => o.payload),
             accepted.map((o) => o.context),
-            lines.orderIds,
-            lines.productIds,
-            lines.quantities,
-            lines.prices,
+            lines.map((l) => l.orderId),
+            lines.map((l) => l.productId),
+            lines.map((l) => l.quantity),
+            lines.map((l) => l.unitPriceCents),
             createdAt,
             currency,
             ORDER_CREATED_SUBJECT,
@@ -233,33 +238,67 @@ export function orderService({
     });
   }
 
-  /** Settles each placement after the commit: its log line in its own trace, then the cache and the relay. */
+  /** Runs `fn`, logging instead of throwing: what runs after a commit must not keep other orders from their answer. */
+  function guarded(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      logger.error(`${what} failed`, { err: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
+  /** Answers each order of a committed batch: its span attribute and log line in its own trace, then the hooks. */
   function settle(batch: readonly Placement[], outcomes: readonly Outcome[]): void {
+    batchSizes.observe(batch.length);
     const changed = new Set<number>();
     batch.forEach((placement, index) => {
       const outcome = outcomes[index] ?? { error: new Error('the order write returned no outcome') };
+      context.with(placement.ctx, () =>
+        guarded('recording an order', () => {
+          trace.getActiveSpan()?.setAttribute('catalog.orders.write_batch_size', batch.length);
+          if ('order' in outcome) {
+            const { order } = outcome;
+            logger.info('order created', {
+              orderId: order.id,
+              total: order.total,
+              items: order.items.length,
+            });
+          }
+        }),
+      );
       if ('error' in outcome) return placement.reject(outcome.error);
-      const { order } = outcome;
-      for (const item of order.items) changed.add(item.productId);
-      context.with(placement.ctx, () => {
-        trace.getActiveSpan()?.setAttribute('catalog.orders.write_batch_size', batch.length);
-        logger.info('order created', { orderId: order.id, total: order.total, items: order.items.length });
-      });
-      placement.resolve(order);
+      for (const item of outcome.order.items) changed.add(item.productId);
+      placement.resolve(outcome.order);
     });
     if (changed.size === 0) return;
     // Stock is not part of a list page's skeleton, so list pages stay cached.
-    onProductsChanged?.([...changed], { lists: false });
-    onOutboxWrite?.();
+    guarded('invalidating the ordered products', () => onProductsChanged?.([...changed], { lists: false }));
+    guarded('waking the outbox relay', () => onOutboxWrite?.());
+  }
+
+  /** Rejects `batch`, and with `alsoWaiting` every order still waiting, with `error`. */
+  function fail(batch: readonly Placement[], error: unknown, alsoWaiting: boolean): void {
+    const failed = alsoWaiting ? [...batch, ...waiting.splice(0)] : batch;
+    for (const placement of failed) {
+      context.with(placement.ctx, () =>
+        guarded('recording an order', () =>
+          trace.getActiveSpan()?.setAttribute('catalog.orders.write_batch_size', batch.length),
+        ),
+      );
+      placement.reject(error);
+    }
   }
 
   /**
    * One transaction at a time: the orders that arrive while one is written wait and go together in the next (group
    * commit), so under load the four statements and the commit are paid once per batch, not per order; one order
    * alone is written at once. The statements' spans are in the trace of the batch's first order. If a batch of
-   * several fails, nothing of it was written and each order is tried alone, so one order cannot fail the others.
+   * several fails, each order is tried alone, so one order cannot fail the others; if the database cannot be
+   * reached, the batch and every order waiting behind it get that error at once (503).
    */
   let writing = false;
+  /** Resolved when the writer stops, for `close`. */
+  let onIdle: (() => void) | undefined;
   async function drain(): Promise<void> {
     writing = true;
     try {
@@ -267,43 +306,73 @@ export function orderService({
         const batch = waiting.splice(0, MAX_ORDERS_PER_WRITE);
         const first = batch[0];
         if (first === undefined) break;
-        batchSizes.observe(batch.length);
-        let outcomes: Outcome[] | undefined;
+        let outcomes: Outcome[];
         try {
           outcomes = await context.with(first.ctx, () => write(batch));
         } catch (error) {
-          // Alone, or with the database unreachable, each order gets the error as it is (an outage answers 503).
-          if (batch.length === 1 || isUnavailable(error)) outcomes = batch.map(() => ({ error }));
-          else {
+          const unavailable = isUnavailable(error);
+          if (batch.length === 1 || unavailable) {
+            fail(batch, error, unavailable);
+            continue;
+          }
+          batchFailures.inc();
+          context.with(first.ctx, () =>
             logger.warn('order batch write failed, its orders are written one by one', {
               err: error instanceof Error ? error.message : String(error),
               orders: batch.length,
-            });
+            }),
+          );
+          for (const [index, placement] of batch.entries()) {
+            try {
+              settle([placement], await context.with(placement.ctx, () => write([placement])));
+            } catch (alone) {
+              const unreachable = isUnavailable(alone);
+              // The database went away meanwhile: the rest of the batch and those waiting get its error.
+              fail(unreachable ? batch.slice(index) : [placement], alone, unreachable);
+              if (unreachable) break;
+            }
           }
-        }
-        if (outcomes) {
-          settle(batch, outcomes);
           continue;
         }
-        for (const placement of batch) {
-          try {
-            settle([placement], await context.with(placement.ctx, () => write([placement])));
-          } catch (error) {
-            placement.reject(error);
-          }
-        }
+        settle(batch, outcomes);
       }
     } finally {
       writing = false;
+      onIdle?.();
+      onIdle = undefined;
     }
   }
 
+  let closing = false;
   return {
     /** Order, items, stock and the outbox event commit together or not at all (see `drain` and `write`). */
     create(input: NewOrder): Promise<Order> {
+      if (closing)
+        return Promise.reject(new ServiceUnavailableError('catalog is shutting down; retry the order'));
+      if (waiting.length >= MAX_ORDERS_WAITING) {
+        return Promise.reject(
+          new ServiceUnavailableError('too many orders are waiting to be written; retry later', {
+            waiting: waiting.length,
+          }),
+        );
+      }
       return new Promise<Order>((resolve, reject) => {
         waiting.push({ input, ctx: context.active(), resolve, reject });
-        if (!writing) void drain();
+        // Not in this request's context: the writer outlives it and serves other requests' orders.
+        if (!writing) void context.with(ROOT_CONTEXT, () => drain());
+      });
+    },
+
+    /** Refuses new orders (503) and waits until those already taken are written and answered. */
+    async close(): Promise<void> {
+      closing = true;
+      if (!writing) return;
+      await new Promise<void>((resolve) => {
+        const before = onIdle;
+        onIdle = () => {
+          before?.();
+          resolve();
+        };
       });
     },
 

@@ -250,6 +250,13 @@ describe('bad input never yields a 5xx', () => {
       400,
       'validation_error',
     ],
+    ['a customer with U+0000', { customer: 'a\u0000b', items: [validItem] }, 400, 'validation_error'],
+    [
+      'a customer with an unpaired surrogate',
+      '{"customer": "a\\ud800", "items": [{"productId": 1, "quantity": 1}]}',
+      400,
+      'validation_error',
+    ],
     ['an oversized body', { customer: 'a'.repeat(10_000), items: [validItem] }, 413, 'payload_too_large'],
   ])('POST /orders with %s', async (_name, body, status, error) => {
     const res = await post('/orders', body);

@@ -144,12 +144,22 @@ export async function connectTo(dp: Dataplane, database: string): Promise<pg.Cli
   return client;
 }
 
-/** A metric's value from catalog's /metrics (the first series with that name). */
-export async function metricValue(catalogUrl: string, name: string): Promise<number> {
+/** A metric's value from catalog's /metrics: the first series of that name that has all of `labels`. */
+export async function metricValue(
+  catalogUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const text = await (await fetch(`${catalogUrl}/metrics`)).text();
-  const match = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text);
-  if (!match?.[1]) throw new Error(`${name} is not in /metrics`);
-  return Number(match[1]);
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const series = match[2] ?? '';
+    if (Object.entries(labels).every(([key, value]) => series.split(',').includes(`${key}="${value}"`))) {
+      return Number(match[3]);
+    }
+  }
+  throw new Error(`${name} ${JSON.stringify(labels)} is not in /metrics`);
 }
 
 type Answer = Awaited<ReturnType<typeof request>>;

@@ -24,7 +24,8 @@ let db: pg.Client;
 beforeAll(async () => {
   dp = await startDataplane();
   await dp.pg.createDatabase(DATABASE);
-  catalog = await startCatalog(catalogEnv(dp, DATABASE));
+  // A lock held by a test must not time the first order's statement out on a slow machine.
+  catalog = await startCatalog(catalogEnv(dp, DATABASE, { DB_QUERY_TIMEOUT_MS: '60000' }));
   db = await connectTo(dp, DATABASE);
 });
 
@@ -77,6 +78,15 @@ describe('orders written together', () => {
     // 4 left after the first: two of the four orders of 2 get them, in the order they arrived; the others are refused
     // with what was left when their turn came.
     expect(next.map((a) => a.status).sort()).toEqual([201, 201, 409, 409]);
+    // The batch drew one id per order in arrival order, and the first two were accepted: priced in turn, written by
+    // that one transaction (an order tried again alone would have drawn a later id).
+    const firstId = first.body['id'] as number;
+    expect(
+      next
+        .filter((a) => a.status === 201)
+        .map((a) => a.body['id'])
+        .sort(),
+    ).toEqual([firstId + 1, firstId + 2]);
     for (const refused of next.filter((a) => a.status === 409)) {
       expect(refused.body).toMatchObject({
         error: 'insufficient_stock',
@@ -186,5 +196,72 @@ describe('orders written together', () => {
       );
       expect(rows).toEqual([{ customer: answer.body['customer'], event_customer: answer.body['customer'] }]);
     }
+  });
+
+  it('answers at once the orders waiting behind a statement that timed out, without trying them', async () => {
+    const product = await newProduct('BATCH-F', 10);
+    const impatient = await startCatalog(catalogEnv(dp, DATABASE, { DB_QUERY_TIMEOUT_MS: '1000' }));
+    try {
+      // Each write attempt is one transaction (Sequelize's START TRANSACTION).
+      const transactions = () => metricValue(impatient.url, 'database_queries_total', { operation: 'start' });
+      const before = await transactions().catch(() => 0);
+      const { first, next } = await placeBehindALock(
+        { dp, database: DATABASE, catalogUrl: impatient.url },
+        product,
+        () =>
+          request(impatient.url, 'POST', '/orders', {
+            customer: 'first',
+            items: [{ productId: product, quantity: 1 }],
+          }),
+        ['b', 'c', 'd'].map(
+          (customer) => () =>
+            request(impatient.url, 'POST', '/orders', {
+              customer,
+              items: [{ productId: product, quantity: 1 }],
+            }),
+        ),
+        // The lock stays held until every order is answered: the first statement times out after 1 s.
+        async () => undefined,
+      );
+      for (const answer of [first, ...next])
+        expect(answer).toMatchObject({ status: 503, body: { error: 'service_unavailable' } });
+      // One transaction waited for the lock; the orders behind it got its error instead of waiting in turn.
+      expect((await transactions()) - before).toBe(1);
+      expect(await metricValue(impatient.url, 'orders_write_batch_failures_total')).toBe(0);
+    } finally {
+      await impatient.close();
+    }
+    expect(await stockOf(product)).toBe(10);
+  });
+
+  it('on shutdown, refuses new orders and writes and answers those already taken', async () => {
+    const product = await newProduct('BATCH-G', 10);
+    const closing = await startCatalog(catalogEnv(dp, DATABASE, { DB_QUERY_TIMEOUT_MS: '60000' }));
+    const place = (customer: string) => () =>
+      request(closing.url, 'POST', '/orders', { customer, items: [{ productId: product, quantity: 1 }] });
+    try {
+      let closed = false;
+      let late: Awaited<ReturnType<typeof request>> | undefined;
+      const { first, next } = await placeBehindALock(
+        { dp, database: DATABASE, catalogUrl: closing.url },
+        product,
+        place('first'),
+        [place('waiting')],
+        async (locker) => {
+          const close = closing.orders.close().then(() => (closed = true));
+          late = await place('late')();
+          // The lock is still held, so the taken orders cannot have been written yet.
+          expect(closed).toBe(false);
+          await locker.query('COMMIT');
+          await close;
+        },
+      );
+      expect(late).toMatchObject({ status: 503, body: { error: 'service_unavailable' } });
+      expect([first.status, ...next.map((a) => a.status)]).toEqual([201, 201]);
+      expect(closed).toBe(true);
+    } finally {
+      await closing.close();
+    }
+    expect(await stockOf(product)).toBe(8);
   });
 });
