@@ -6,8 +6,12 @@
 //  - gateway → catalog versus catalog directly: latency at a fixed moderate rate.
 // The machine is shared, so variants are measured side by side: every round runs each variant once, in a
 // rotated order, and the figures are medians over rounds.
+// Every server process (each catalog variant, the baseline, the gateway) runs in its own memory cgroup limited
+// to the chart's default profile (small: 256Mi), as in its pod: Node then sizes V8's heap from the limit, so the
+// peak RSS is what the pod would hold, not what V8 lets pile up on a 24 GB host. `--memory-limit none` runs them
+// unconstrained, as before 2026-12-07.
 // Usage: node bench/http.ts [--rounds 3] [--duration 10] [--connections 20] [--rate 200] [--sampled-ratio 0.1]
-//        [--out FILE]
+//        [--memory-limit 256Mi|none] [--out FILE]
 //        [--profile-dir DIR]   every catalog variant and gateway under `node --cpu-prof`, profiles written
 //                              there on exit (a profiled run is for finding costs, not for figures)
 import {
@@ -31,6 +35,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeLoad, loadBefore } from './machine.ts';
+import { createMemoryCgroup, joinAndExec, quantityBytes, type MemoryCgroup } from './memory-cgroup.ts';
 import { processCpuSeconds, processRssMb } from './proc-stat.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -43,6 +48,8 @@ const { values: args } = parseArgs({
     'gateway-rate': { type: 'string', default: '100' },
     // A head-sampled variant beside "every request traced", to show what sampling buys.
     'sampled-ratio': { type: 'string', default: '0.1' },
+    // The chart's default profile's limit, read from charts/demo-services when not given.
+    'memory-limit': { type: 'string' },
     out: { type: 'string', default: join(repoRoot, '.tmp/bench/http.json') },
     'profile-dir': { type: 'string' },
   },
@@ -62,6 +69,32 @@ function crdDefaultSamplingRatio(): number {
   return Number(match[2]);
 }
 const DEFAULT_RATIO = crdDefaultSamplingRatio();
+
+/** The memory limit of the demo services' "small" profile (the CR's default `spec.profile`), from the chart. */
+function chartDefaultMemoryLimit(): string {
+  const helpers = readFileSync(join(repoRoot, 'charts/demo-services/templates/_helpers.tpl'), 'utf8');
+  const match = /"small" \(dict "requests" .*?"limits" \(dict "memory" "(\w+)"\)/.exec(helpers);
+  if (!match?.[1]) throw new Error("no memory limit in the demo-services chart's small profile");
+  return match[1];
+}
+const MEMORY_LIMIT = args['memory-limit'] ?? chartDefaultMemoryLimit();
+/** Each server's own memory cgroup, by the name it was started under; none with `--memory-limit none`. */
+const cgroups = new Map<string, MemoryCgroup>();
+let cgroupUnavailable: string | undefined;
+function launchLimited(name: string): ((command: string, args: string[]) => [string, string[]]) | undefined {
+  if (MEMORY_LIMIT === 'none') return undefined;
+  const cgroup = createMemoryCgroup(
+    `obsdemo-bench-http-${process.pid}-${cgroups.size}`,
+    quantityBytes(MEMORY_LIMIT),
+  );
+  if (typeof cgroup === 'string') {
+    if (cgroupUnavailable === undefined) console.warn(`the servers run without a memory limit: ${cgroup}`);
+    cgroupUnavailable = cgroup;
+    return undefined;
+  }
+  cgroups.set(name, cgroup);
+  return (command, commandArgs) => joinAndExec(cgroup, command, commandArgs);
+}
 // Absolute: the services run with their workspace as the working directory.
 const PROFILE_DIR = args['profile-dir'] === undefined ? undefined : resolve(args['profile-dir']);
 const profileArgs = (name: string): string[] =>
@@ -78,6 +111,20 @@ const median = (xs: number[]): number => {
 };
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+
+/** The memory cgroup `pid` runs in, with the highest charge and the kills for the limit so far. */
+function memoryCgroupOf(pid: number): { cgroupPeakMb?: number; oomKills?: number } {
+  for (const cgroup of cgroups.values()) {
+    const procs = readFileSync(cgroup.procsFile, 'utf8').split('\n');
+    if (!procs.includes(String(pid))) continue;
+    const peak = cgroup.peakBytes();
+    return {
+      ...(peak === undefined ? {} : { cgroupPeakMb: Math.round(peak / 2 ** 20) }),
+      oomKills: cgroup.oomKills(),
+    };
+  }
+  return {};
+}
 
 /** The pid listening on a loopback port, to read a server's CPU time from /proc. */
 function pidOnPort(port: number): number {
@@ -275,6 +322,16 @@ async function main(): Promise<void> {
   cleanups.push(() => nats.dispose());
   const sink = await startOtlpSink();
   cleanups.push(() => new Promise((resolve) => sink.server.close(resolve)));
+  // Registered before any server starts, so it runs after they have all stopped.
+  cleanups.push(async () => {
+    for (const cgroup of cgroups.values()) {
+      try {
+        cgroup.remove();
+      } catch (error) {
+        console.warn(`could not remove ${cgroup.dir}: ${(error as Error).message}`);
+      }
+    }
+  });
   await pg.createDatabase('catalog');
   const db = {
     DB_HOST: pg.host,
@@ -292,7 +349,7 @@ async function main(): Promise<void> {
   });
 
   const start = async (name: string, spec: Parameters<typeof startServiceProcess>[0]) => {
-    const proc: ServiceProcess = await startServiceProcess(spec);
+    const proc: ServiceProcess = await startServiceProcess({ ...spec, launch: launchLimited(name) });
     cleanups.push(() => proc.stop());
     console.log(`started ${name} at ${proc.url} (log ${proc.logFile})`);
     return proc;
@@ -326,10 +383,14 @@ async function main(): Promise<void> {
   const baselinePort = await freePort();
   const logDir = mkdtempSync(join(tmpdir(), 'obsdemo-bench-'));
   cleanups.push(async () => rmSync(logDir, { recursive: true, force: true }));
+  const [baselineCommand, baselineArgs] = (launchLimited('baseline') ?? ((c, a) => [c, a]))(
+    process.execPath,
+    [join(repoRoot, 'bench/baseline-server.ts')],
+  );
   const baseline = ManagedProcess.start({
     name: 'baseline',
-    command: process.execPath,
-    args: [join(repoRoot, 'bench/baseline-server.ts')],
+    command: baselineCommand,
+    args: baselineArgs,
     env: { PATH: process.env.PATH ?? '', ...db, PORT: String(baselinePort) },
     logFile: join(logDir, 'baseline.log'),
   });
@@ -388,6 +449,7 @@ async function main(): Promise<void> {
         fixed: summary(fixed.get(v.name)!),
         // Peak resident memory over the whole run (start-up, warm-up, saturation and fixed rate), the server only.
         peakRssMb: Math.round(processRssMb(v.pids[0]!).peak),
+        ...memoryCgroupOf(v.pids[0]!),
       },
     ]),
   );
@@ -453,6 +515,13 @@ async function main(): Promise<void> {
       rate: RATE,
       sampledRatio: SAMPLED_RATIO,
       defaultSamplingRatio: DEFAULT_RATIO,
+      memoryLimit:
+        cgroups.size > 0
+          ? { applied: true as const, limit: MEMORY_LIMIT }
+          : {
+              applied: false as const,
+              reason: MEMORY_LIMIT === 'none' ? '--memory-limit none' : cgroupUnavailable,
+            },
     },
     catalog,
     telemetryThroughputRatio: ratio('catalog, telemetry on', 'catalog, telemetry off'),

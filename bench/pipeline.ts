@@ -47,6 +47,10 @@ const CONCURRENCY = Number(args.concurrency);
 const PACED_RATE = Number(args['paced-rate']);
 const PACED_ORDERS = Number(args['paced-orders']);
 const NEAR_CAPACITY_SECONDS = Number(args['near-capacity-seconds']);
+if (!(NEAR_CAPACITY_SECONDS > 0)) {
+  console.error(`--near-capacity-seconds must be a number above 0, not ${args['near-capacity-seconds']}`);
+  process.exit(2);
+}
 /** The share of the live phase's rate the near-capacity phase is paced at. */
 const NEAR_CAPACITY_SHARE = 0.8;
 // Absolute: the services run with their workspace as the working directory.
@@ -422,6 +426,9 @@ async function main(): Promise<void> {
       concurrency: CONCURRENCY,
       pacedRate: PACED_RATE,
       pacedOrders: PACED_ORDERS,
+      nearCapacitySeconds: NEAR_CAPACITY_SECONDS,
+      // The paced phases' latency counts from when each order was due to be sent (open loop).
+      latencyFrom: 'due',
       profileDir: PROFILE_DIR ?? null,
     },
     live: liveResult,

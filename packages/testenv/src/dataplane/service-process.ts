@@ -20,6 +20,8 @@ export interface ServiceProcessOptions {
   port?: number;
   /** Extra `node` arguments before the entry point, e.g. `--import @obsdemo/telemetry/register`. */
   nodeArgs?: string[];
+  /** Wraps the `node` command line, e.g. to start it in a memory cgroup; the process it execs keeps its pid. */
+  launch?: (command: string, args: string[]) => [string, string[]];
   /** Path polled until it answers 200; `/ready` by default. */
   readyPath?: string;
   readyTimeoutMs?: number;
@@ -52,10 +54,14 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
 
   const start = async () => {
     if (proc?.running) return;
+    const [command, args] = (options.launch ?? ((c: string, a: string[]) => [c, a]))(process.execPath, [
+      ...(options.nodeArgs ?? []),
+      entry,
+    ]);
     proc = ManagedProcess.start({
       name: options.service,
-      command: process.execPath,
-      args: [...(options.nodeArgs ?? []), entry],
+      command,
+      args,
       env: { PATH: process.env.PATH ?? '', ...options.env, [options.portEnv]: String(port) },
       cwd: join(repoRoot, 'services', options.service),
       logFile,
