@@ -9,7 +9,8 @@
 // Every server process (each catalog variant, the baseline, the gateway) runs in its own memory cgroup limited
 // to the chart's default profile (small: 256Mi), as in its pod: Node then sizes V8's heap from the limit, so the
 // peak RSS is what the pod would hold, not what V8 lets pile up on a 24 GB host. `--memory-limit none` runs them
-// unconstrained, as before 2026-12-07.
+// unconstrained, as before 2026-12-07. The servers run with the V8 flags of the services' images
+// (SERVICE_NODE_FLAGS, `--max-semi-space-size=16`), the baseline too.
 // Usage: node bench/http.ts [--rounds 3] [--duration 10] [--connections 20] [--rate 200] [--sampled-ratio 0.1]
 //        [--memory-limit 256Mi|none] [--out FILE]
 //        [--profile-dir DIR]   every catalog variant and gateway under `node --cpu-prof`, profiles written
@@ -19,6 +20,7 @@ import {
   freePort,
   startNats,
   startPostgres,
+  SERVICE_NODE_FLAGS,
   startServiceProcess,
   waitUntilReady,
   type NatsServer,
@@ -385,7 +387,8 @@ async function main(): Promise<void> {
   cleanups.push(async () => rmSync(logDir, { recursive: true, force: true }));
   const [baselineCommand, baselineArgs] = (launchLimited('baseline') ?? ((c, a) => [c, a]))(
     process.execPath,
-    [join(repoRoot, 'bench/baseline-server.ts')],
+    // Under the same limit and with the same V8 flags as the services, so that only the code differs.
+    [...SERVICE_NODE_FLAGS, join(repoRoot, 'bench/baseline-server.ts')],
   );
   const baseline = ManagedProcess.start({
     name: 'baseline',

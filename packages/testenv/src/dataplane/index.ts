@@ -6,4 +6,9 @@ export {
   type NatsClusterNode,
   type NatsClusterOptions,
 } from './nats-cluster.js';
-export { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from './service-process.js';
+export {
+  SERVICE_NODE_FLAGS,
+  startServiceProcess,
+  type ServiceProcess,
+  type ServiceProcessOptions,
+} from './service-process.js';

@@ -7,6 +7,12 @@ import { makeTempDir } from './temp-dirs.js';
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
+/**
+ * The V8 flags the services' images start `node` with (the CMD of services/<name>/Dockerfile, where the reason is
+ * written), so tests and benchmarks run them as their pods do.
+ */
+export const SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=16'];
+
 export interface ServiceProcessOptions {
   /** Workspace folder under services/, e.g. "catalog". Runs its built `dist/main.js` (`npm run build` first). */
   service: string;
@@ -55,6 +61,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   const start = async () => {
     if (proc?.running) return;
     const [command, args] = (options.launch ?? ((c: string, a: string[]) => [c, a]))(process.execPath, [
+      ...SERVICE_NODE_FLAGS,
       ...(options.nodeArgs ?? []),
       entry,
     ]);
