@@ -104,8 +104,48 @@ const SQL_SHAPES: [RegExp, number][] = [
   [/^\s*delete\s+from\s+(?:only\s+)?("?[\w.]+"?)/i, 1],
 ];
 
+/**
+ * A `WITH` statement as the statement its common table expressions lead to: the text outside every parenthesis
+ * (quotes respected) without the CTEs' names, so `WITH a AS (...) INSERT INTO t ...` reads `INSERT INTO t ...`; and
+ * the parenthesised groups at the top level, the CTEs' bodies among them. Anything else comes back as it is.
+ */
+function splitWith(sql: string): { main: string; groups: string[] } {
+  if (!/^\s*with\b/i.test(sql)) return { main: sql, groups: [] };
+  let main = '';
+  let group = '';
+  const groups: string[] = [];
+  let depth = 0;
+  let quote: string | undefined;
+  for (const char of sql) {
+    if (quote === undefined && (char === "'" || char === '"')) quote = char;
+    else if (quote !== undefined && char === quote) quote = undefined;
+    else if (quote === undefined && char === '(') {
+      if (depth++ === 0) continue;
+    } else if (quote === undefined && char === ')' && depth > 0) {
+      if (--depth === 0) {
+        groups.push(group);
+        group = '';
+        continue;
+      }
+    }
+    if (depth === 0) main += char;
+    else group += char;
+  }
+  // What is left of each CTE outside its parentheses: `name AS`, `name AS MATERIALIZED`, separated by commas.
+  const ctes = /^\s*with\s+(?:recursive\s+)?(?:"?[\w.]+"?\s+as\s+(?:not\s+)?(?:materialized\s+)?,?\s*)+/i;
+  return { main: main.replace(ctes, ''), groups };
+}
+
+const DATA_MODIFYING = /^\s*(?:insert|update|delete)\b/i;
+
 /** Operation and table of a statement, for low-cardinality labels; unknown shapes fall back to "other". */
-export function classifySql(sql: string): { operation: string; table: string } {
+export function classifySql(statement: string): { operation: string; table: string } {
+  const { main, groups } = splitWith(statement);
+  // A query that reads what a data-modifying CTE wrote (`WITH i AS (INSERT ... RETURNING id) SELECT ... FROM i`) is
+  // that write.
+  const write = /^\s*select\b/i.test(main) ? groups.find((g) => DATA_MODIFYING.test(g)) : undefined;
+  if (write !== undefined) return classifySql(write);
+  const sql = main;
   const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toLowerCase() ?? 'other';
   for (const [pattern, group] of SQL_SHAPES) {
     const match = pattern.exec(sql);

@@ -12,7 +12,30 @@ describe('classifySql', () => {
     ['DELETE FROM public.order_items WHERE id = 1', 'delete', 'order_items'],
     ['START TRANSACTION;', 'start', 'none'],
     ['COMMIT;', 'commit', 'none'],
-    ['WITH x AS (SELECT 1) SELECT * FROM x', 'other', 'none'],
+    // A WITH statement is classified by the statement its CTEs lead to.
+    ['WITH x AS (SELECT 1) SELECT * FROM x', 'select', 'x'],
+    [
+      "WITH next AS (SELECT nextval('s')), lines (a, b) AS MATERIALIZED (SELECT * FROM unnest($1::int[]) WITH ORDINALITY) INSERT INTO \"outbox\" (msg_id) SELECT ')(' FROM lines",
+      'insert',
+      'outbox',
+    ],
+    [
+      'WITH RECURSIVE t AS (SELECT 1 UNION SELECT n + 1 FROM t) UPDATE products SET stock = 0 WHERE id IN (SELECT n FROM t)',
+      'update',
+      'products',
+    ],
+    [
+      'WITH gone AS (DELETE FROM a RETURNING id) DELETE FROM b WHERE id IN (SELECT id FROM gone)',
+      'delete',
+      'b',
+    ],
+    ['with unclosed as (select 1', 'other', 'none'],
+    // A query returning what a data-modifying CTE wrote is that write.
+    [
+      'WITH invoice AS (INSERT INTO invoices (n) SELECT * FROM unnest($1::text[]) RETURNING id), lines AS (INSERT INTO invoice_lines (id) SELECT id FROM invoice) SELECT id FROM invoice',
+      'insert',
+      'invoices',
+    ],
   ])('%s → %s/%s', (sql, operation, table) => {
     expect(classifySql(sql)).toEqual({ operation, table });
   });
