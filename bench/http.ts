@@ -38,7 +38,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeLoad, loadBefore } from './machine.ts';
 import { createMemoryCgroup, joinAndExec, quantityBytes, type MemoryCgroup } from './memory-cgroup.ts';
-import { processCpuSeconds, processRssMb } from './proc-stat.ts';
+import { mainThreadCpuSeconds, processCpuSeconds, processRssMb } from './proc-stat.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -139,8 +139,27 @@ function pidOnPort(port: number): number {
  * User + system CPU seconds the processes have used so far. CPU per request does not depend on how much of the
  * shared machine the other work left us, unlike req/s, so it is the steadier figure for the overhead.
  */
-function cpuSeconds(pids: number[]): number {
-  return pids.reduce((total, pid) => total + processCpuSeconds(pid), 0);
+function cpuSeconds(pids: number[]): { all: number; main: number } {
+  return pids.reduce(
+    (total, pid) => ({
+      all: total.all + processCpuSeconds(pid),
+      main: total.main + mainThreadCpuSeconds(pid),
+    }),
+    { all: 0, main: 0 },
+  );
+}
+
+/** CPU per request (µs) between two readings, in all and in the servers' other threads. */
+function cpuPerRequest(
+  before: ReturnType<typeof cpuSeconds>,
+  after: ReturnType<typeof cpuSeconds>,
+  requests: number,
+): Pick<LoadResult, 'cpuUsPerReq' | 'otherThreadsUsPerReq'> {
+  const all = after.all - before.all;
+  return {
+    cpuUsPerReq: (all * 1e6) / requests,
+    otherThreadsUsPerReq: ((all - (after.main - before.main)) * 1e6) / requests,
+  };
 }
 
 /** An OTLP/HTTP receiver that reads and discards every export, so the exporter's cost is real. */
@@ -169,6 +188,11 @@ interface LoadResult {
   failures: number;
   /** CPU time of the server process(es) per request, in microseconds. */
   cpuUsPerReq: number;
+  /**
+   * The part of cpuUsPerReq spent outside the servers' main threads, where JavaScript runs: V8's garbage collection
+   * and compiler threads, libuv's pool.
+   */
+  otherThreadsUsPerReq: number;
 }
 
 /** Saturation: one autocannon run with fixed connections, each sending its next request when the last returns. */
@@ -194,10 +218,10 @@ async function saturate(
     );
     instance.on('response', (_client, _status, _bytes, responseTime) => samples.push(responseTime));
   });
-  const cpu = cpuSeconds(pids) - cpuBefore;
+  const cpu = cpuPerRequest(cpuBefore, cpuSeconds(pids), result.requests.total);
   samples.sort((a, b) => a - b);
   return {
-    cpuUsPerReq: (cpu * 1e6) / result.requests.total,
+    ...cpu,
     rps: result.requests.average,
     p50: percentile(samples, 50),
     p95: percentile(samples, 95),
@@ -259,10 +283,10 @@ async function paced(
   });
   const elapsedS = (performance.now() - t0) / 1000;
   agent.destroy();
-  const cpu = cpuSeconds(pids) - cpuBefore;
+  const cpu = cpuPerRequest(cpuBefore, cpuSeconds(pids), total);
   samples.sort((a, b) => a - b);
   return {
-    cpuUsPerReq: (cpu * 1e6) / total,
+    ...cpu,
     rps: total / elapsedS,
     p50: percentile(samples, 50),
     p95: percentile(samples, 95),
@@ -442,6 +466,7 @@ async function main(): Promise<void> {
     p99: median(runs.map((r) => r.p99)),
     failures: runs.reduce((n, r) => n + r.failures, 0),
     cpuUsPerReq: median(runs.map((r) => r.cpuUsPerReq)),
+    otherThreadsUsPerReq: median(runs.map((r) => r.otherThreadsUsPerReq)),
     runs: runs.map((r) => Math.round(r.rps)),
   });
   const catalog = Object.fromEntries(

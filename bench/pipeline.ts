@@ -239,6 +239,26 @@ interface PhaseResult {
   parked: number;
 }
 
+/** catalog's `orders_write_batch_size` histogram so far: transactions written and the orders they handled. */
+async function writeBatches(catalogUrl: string): Promise<{ transactions: number; orders: number }> {
+  const text = await (await fetch(`${catalogUrl}/metrics`)).text();
+  const value = (name: string) =>
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const batches = {
+    transactions: value('orders_write_batch_size_count'),
+    orders: value('orders_write_batch_size_sum'),
+  };
+  if (Number.isNaN(batches.transactions) || Number.isNaN(batches.orders))
+    throw new Error("catalog's /metrics has no orders_write_batch_size histogram");
+  return batches;
+}
+
+/** Orders per committed transaction between two readings of writeBatches. */
+const ordersPerTransaction = (
+  before: { transactions: number; orders: number },
+  after: { transactions: number; orders: number },
+) => (after.orders - before.orders) / (after.transactions - before.transactions);
+
 /** Joins catalog's orders with invoices' invoices for `ids` and checks one invoice per order. */
 async function measure(
   catalogDb: string,
@@ -348,6 +368,7 @@ async function main(): Promise<void> {
 
   console.log(`live: ${ORDERS} orders at concurrency ${CONCURRENCY}`);
   const sampler = sampleWaits(pgServer.url);
+  const liveBatchesBefore = await writeBatches(catalog.url);
   const { value: live, cpuMsPerOrder: liveCpu } = await cpuPerOrder(
     {
       catalog: pidOnPort(catalog.port),
@@ -366,6 +387,8 @@ async function main(): Promise<void> {
   const liveResult = {
     ...(await measure(catalogDb, invoicesDb, live.ids, live.seconds, true)),
     cpuMsPerOrder: liveCpu,
+    // Group commit: the more orders wait behind a transaction, the less each one pays of its statements.
+    ordersPerTransaction: ordersPerTransaction(liveBatchesBefore, await writeBatches(catalog.url)),
   };
   console.log(`  ${JSON.stringify(liveResult)}`);
 
@@ -380,12 +403,15 @@ async function main(): Promise<void> {
   console.log(
     `near capacity: ${nearOrders} orders at ${nearRate}/s (${NEAR_CAPACITY_SHARE * 100} % of the live rate)`,
   );
+  const nearBatchesBefore = await writeBatches(catalog.url);
   const near = await placeOrdersAtRate(catalog.url, nearOrders, nearRate);
+  const nearBatchesAfter = await writeBatches(catalog.url);
   await waitForInvoices(invoicesDb, warm.ids.length + ORDERS + PACED_ORDERS + nearOrders);
   const nearResult = {
     ...(await measure(catalogDb, invoicesDb, near.ids, near.seconds, true, near.dueAt)),
     rate: nearRate,
     share: NEAR_CAPACITY_SHARE,
+    ordersPerTransaction: ordersPerTransaction(nearBatchesBefore, nearBatchesAfter),
   };
   console.log(`  ${JSON.stringify(nearResult)}`);
 
