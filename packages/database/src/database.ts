@@ -1,4 +1,4 @@
-import { classifySql, createDatabaseMetrics, type PoolStats } from '@obsdemo/telemetry';
+import { createDatabaseMetrics, sqlClassifier, type PoolStats } from '@obsdemo/telemetry';
 import type { DependencyFailure } from '@obsdemo/service-kit';
 import type { OpenMetricsContentType, Registry } from 'prom-client';
 import { ConnectionError, DatabaseError, Sequelize } from 'sequelize';
@@ -106,6 +106,7 @@ export function openDatabase(
     },
   });
   const metrics = createDatabaseMetrics(registry, () => poolStats(sequelize.connectionManager));
+  const classifySql = sqlClassifier();
   // Sequelize runs both hooks around each statement on the same query object.
   const started = new WeakMap<object, number>();
   sequelize.addHook('beforeQuery', (_options, query) => {

@@ -5,6 +5,7 @@ export {
   createDatabaseMetrics,
   createHttpMetrics,
   createRegistry,
+  sqlClassifier,
   type DatabaseMetrics,
   type HttpMetrics,
   type PoolStats,

@@ -166,3 +166,24 @@ export function classifySql(statement: string): { operation: string; table: stri
   ];
   return { operation: known.includes(operation) ? operation : 'other', table: 'none' };
 }
+
+/**
+ * classifySql with its answers kept per statement text. The services send the same few statements again and again
+ * (their values as bind parameters), and reading a long `WITH` statement (a batch write) takes tens of microseconds.
+ * At most `limit` texts are kept; past that the memory starts over, so statements with inlined values cannot grow it
+ * without bound.
+ */
+export function sqlClassifier(
+  limit = 256,
+): (statement: string) => Readonly<{ operation: string; table: string }> {
+  const known = new Map<string, Readonly<{ operation: string; table: string }>>();
+  return (statement) => {
+    let labels = known.get(statement);
+    if (labels === undefined) {
+      labels = Object.freeze(classifySql(statement));
+      if (known.size >= limit) known.clear();
+      known.set(statement, labels);
+    }
+    return labels;
+  };
+}

@@ -1,7 +1,7 @@
 import { describe, it, expect } from '@jest/globals';
 import { ROOT_CONTEXT, SpanKind, TraceFlags, trace } from '@opentelemetry/api';
 import { SamplingDecision } from '@opentelemetry/sdk-trace';
-import { classifySql } from '../../src/metrics.js';
+import { classifySql, sqlClassifier } from '../../src/metrics.js';
 import { createSampler } from '../../src/tracing.js';
 
 describe('classifySql', () => {
@@ -38,6 +38,33 @@ describe('classifySql', () => {
     ],
   ])('%s → %s/%s', (sql, operation, table) => {
     expect(classifySql(sql)).toEqual({ operation, table });
+  });
+});
+
+describe('sqlClassifier', () => {
+  const statements = [
+    'SELECT "id" FROM "products" WHERE "id" = $1',
+    'WITH i AS (INSERT INTO invoices (n) VALUES ($1) RETURNING id) SELECT id FROM i',
+    'UPDATE jobs SET state = $1',
+  ];
+
+  it('answers as classifySql, the same text from its memory', () => {
+    const classify = sqlClassifier();
+    for (const sql of statements) expect(classify(sql)).toEqual(classifySql(sql));
+    const first = classify(statements[0]!);
+    expect(classify(statements[0]!)).toBe(first);
+  });
+
+  it('starts over past its limit, and still answers right', () => {
+    const classify = sqlClassifier(2);
+    const first = classify(statements[0]!);
+    classify(statements[1]!);
+    expect(classify(statements[0]!)).toBe(first);
+    // A third text: the memory was full, so it starts over and the first text is read again.
+    expect(classify(statements[2]!)).toEqual(classifySql(statements[2]!));
+    const again = classify(statements[0]!);
+    expect(again).not.toBe(first);
+    expect(again).toEqual(classifySql(statements[0]!));
   });
 });
 
