@@ -190,7 +190,7 @@ interface LoadResult {
   cpuUsPerReq: number;
   /**
    * The part of cpuUsPerReq spent outside the servers' main threads, where JavaScript runs: V8's garbage collection
-   * and compiler threads, libuv's pool.
+   * and compiler threads, libuv's pool, and any other thread node starts (such as off-thread loader hooks).
    */
   otherThreadsUsPerReq: number;
 }

@@ -243,7 +243,7 @@ interface PhaseResult {
 async function writeBatches(catalogUrl: string): Promise<{ transactions: number; orders: number }> {
   const text = await (await fetch(`${catalogUrl}/metrics`)).text();
   const value = (name: string) =>
-    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
   const batches = {
     transactions: value('orders_write_batch_size_count'),
     orders: value('orders_write_batch_size_sum'),
@@ -253,11 +253,14 @@ async function writeBatches(catalogUrl: string): Promise<{ transactions: number;
   return batches;
 }
 
-/** Orders per committed transaction between two readings of writeBatches. */
+/** Orders per committed transaction between two readings of writeBatches; undefined when none was written. */
 const ordersPerTransaction = (
   before: { transactions: number; orders: number },
   after: { transactions: number; orders: number },
-) => (after.orders - before.orders) / (after.transactions - before.transactions);
+): number | undefined =>
+  after.transactions > before.transactions
+    ? (after.orders - before.orders) / (after.transactions - before.transactions)
+    : undefined;
 
 /** Joins catalog's orders with invoices' invoices for `ids` and checks one invoice per order. */
 async function measure(

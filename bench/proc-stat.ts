@@ -21,7 +21,7 @@ export function processCpuSeconds(pid: number): number {
 /**
  * User + system CPU seconds of a process's main thread alone (/proc/<pid>/task/<pid>/stat), where Node runs
  * JavaScript. The rest of processCpuSeconds is its other threads: V8's (parallel scavenges, concurrent marking,
- * background compilation) and libuv's pool.
+ * background compilation), libuv's pool, and any other thread node starts.
  */
 export function mainThreadCpuSeconds(pid: number): number {
   return statCpuSeconds(`/proc/${pid}/task/${pid}/stat`);

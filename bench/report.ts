@@ -9,7 +9,7 @@ import { cpus, freemem, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BUSY_LOAD_PER_CORE, isBusy, readLoadBefore } from './machine.ts';
+import { BUSY_LOAD_PER_CORE, readLoadBefore, recordedBusy } from './machine.ts';
 import { busyNotes, driverLoad, loadParagraph, resultsTable, type Row } from './report-format.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -37,7 +37,7 @@ interface Load {
   runs: number[];
   cpuUsPerReq: number;
   /** The part of cpuUsPerReq outside the main thread (V8's GC and compiler threads, libuv); absent before 2026-12-07. */
-  otherThreadsUsPerReq?: number;
+  otherThreadsUsPerReq?: number | null;
 }
 interface HttpResult {
   loadBefore?: unknown;
@@ -84,7 +84,7 @@ interface Phase {
   parked: number;
   cpuMsPerOrder: Record<string, number>;
   /** Orders per transaction catalog committed in the phase (group commit); absent before 2026-12-07. */
-  ordersPerTransaction?: number;
+  ordersPerTransaction?: number | null;
 }
 interface PipelineResult {
   loadBefore?: unknown;
@@ -95,6 +95,7 @@ interface PipelineResult {
     pacedOrders: number;
     /** 'due' since the paced phases count from when each order was due; older results from its created_at. */
     latencyFrom?: 'due';
+    nearCapacitySeconds?: number;
   };
   live: Phase;
   paced: Phase;
@@ -215,8 +216,11 @@ function summarizeProfiles(folder: string, top = 15): string {
 // ---- figures ----
 
 const ms = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toFixed(1)} ms`);
-const num = (v: number | undefined, digits = 0) =>
-  v === undefined || Number.isNaN(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits });
+// null too: JSON writes a NaN as null.
+const num = (v: number | null | undefined, digits = 0) =>
+  typeof v !== 'number' || !Number.isFinite(v)
+    ? 'n/a'
+    : v.toLocaleString('en-US', { maximumFractionDigits: digits });
 const verdict = (met: boolean | undefined) =>
   met === undefined ? 'not measured' : met ? 'met' : '**missed**';
 
@@ -284,7 +288,7 @@ if (http && on && off && base && onNc && offNc) {
   const throughput = (name: string, ratio: number, cpuRatio: number | undefined, l: Variant, o: Variant) =>
     `${name}: ${num(l.saturation.rps)} / ${num(o.saturation.rps)} req/s → ${pct(ratio)}; by CPU per request ` +
     `${num(l.saturation.cpuUsPerReq)} / ${num(o.saturation.cpuUsPerReq)} µs → ${pct(cpuRatio)}` +
-    (l.saturation.otherThreadsUsPerReq === undefined || o.saturation.otherThreadsUsPerReq === undefined
+    (l.saturation.otherThreadsUsPerReq == null || o.saturation.otherThreadsUsPerReq == null
       ? ''
       : ` (outside the main thread: ${num(l.saturation.otherThreadsUsPerReq)} / ${num(o.saturation.otherThreadsUsPerReq)} µs)`);
   const sampledRatio = http.settings.sampledRatio;
@@ -449,7 +453,7 @@ if (pipeline) {
         .join(
           ', ',
         )}) → at most ${num((cpus().length * 1000) / cpuTotal)} orders/s on ${cpus().length} idle cores` +
-      (live.ordersPerTransaction === undefined
+      (live.ordersPerTransaction == null
         ? ''
         : `; catalog wrote ${num(live.ordersPerTransaction, 1)} orders per transaction`),
     // The issue's alternative when two cores cannot carry 1,000 orders/s.
@@ -475,7 +479,7 @@ if (pipeline) {
       benchmark: `orders → invoices, latency paced at ${near.share * 100} % of that rate (${num(near.rate)} orders/s, from when each order was due)`,
       figure:
         `p50 ${ms(near.latencyMs?.p50)}, p95 ${ms(near.latencyMs?.p95)}, p99 ${ms(near.latencyMs?.p99)}` +
-        (near.ordersPerTransaction === undefined
+        (near.ordersPerTransaction == null
           ? ''
           : `; ${num(near.ordersPerTransaction, 1)} orders per transaction`),
       target: 'p99 ≤ 500 ms',
@@ -690,6 +694,18 @@ if (operatorBench) {
 }
 
 const busy = busyNotes(rows);
+// The machine section's heading, from the same loads as the table's marks: each driver with a row, busy or not.
+const rowDrivers = new Map<string, boolean>();
+for (const { run } of rows) {
+  if (run === undefined) continue;
+  const busyRun = run.load !== undefined && recordedBusy(run.load) === true;
+  rowDrivers.set(run.driver, (rowDrivers.get(run.driver) ?? false) || busyRun);
+}
+const busyDrivers = [...rowDrivers.values()].filter(Boolean).length;
+const loadHeading =
+  busyDrivers === 0
+    ? 'no driver started on a busy machine'
+    : `${busyDrivers} of ${rowDrivers.size} drivers started on a busy machine (marked **busy** in the table)`;
 const table = [resultsTable(rows), ...(busy.length > 0 ? ['', ...busy] : [])].join('\n');
 console.log(table);
 
@@ -708,18 +724,12 @@ const commands = readText('commands.tsv')
   .map((line) => line.split('\t'))
   .map(([name, cmd]) => `- ${name}: \`${cmd}\``)
   .join('\n');
-const loadLines = readText('load.tsv')
+const loadLog = readText('load.tsv')
   .split('\n')
   .filter(Boolean)
-  .map((line) => line.split('\t'));
-const loadLog = loadLines.map(([name, load]) => `- before ${name}: ${load}`).join('\n');
-// The build is not a driver: its load is recorded for context only.
-const drivers = loadLines.filter(([name]) => name !== 'build');
-const busyDrivers = drivers.filter(([, load]) => isBusy(Number(load?.split(' ')[0]), cpus().length));
-const loadHeading =
-  busyDrivers.length === 0
-    ? `no driver started on a busy machine`
-    : `${busyDrivers.length} of ${drivers.length} drivers started on a busy machine (marked in the table)`;
+  .map((line) => line.split('\t'))
+  .map(([name, load]) => `- before ${name}: ${load}`)
+  .join('\n');
 
 const detail: string[] = [];
 if (http && on && off && base && onNc && offNc) {
@@ -730,10 +740,11 @@ if (http && on && off && base && onNc && offNc) {
     '',
     loadParagraph(readLoadBefore(http.loadBefore)),
     '',
-    `Five processes against one PostgreSQL (catalog's 12 seed products, requests cycle through ids 1–12), all ` +
+    `Seven processes against one PostgreSQL (catalog's 12 seed products, requests cycle through ids 1–12), all ` +
       `logging at \`warn\`: the built catalog with \`--import @obsdemo/telemetry/register\` exporting every span ` +
-      `(sampling ratio 1, OTLP/HTTP protobuf) to a local sink that reads and discards the body; the same build ` +
-      `without the preload and with \`OTEL_SDK_DISABLED=true\`; both of these once with catalog's in-process ` +
+      `(sampling ratio 1, OTLP/HTTP protobuf) to a local sink that reads and discards the body, and again ` +
+      `head-sampled at ${http.settings.sampledRatio}; the same build ` +
+      `without the preload and with \`OTEL_SDK_DISABLED=true\`; each of these once with catalog's in-process ` +
       `product read cache (\`CACHE_ENABLED=true\`, the default: most requests never reach PostgreSQL) and once ` +
       `without it (\`CACHE_ENABLED=false\`: one primary-key query per request); and \`bench/baseline-server.ts\`, a bare Express ` +
       `handler running the same primary-key query with pg (pool of 10, like catalog). The load generator runs in the ` +
@@ -807,8 +818,15 @@ if (pipeline) {
     `Real catalog and invoices processes (their default settings, telemetry on, exporting to a discarding sink), ` +
       `one PostgreSQL with both databases, nats-server with JetStream. Orders (one line each, products 1–12) are ` +
       `placed through \`POST /orders\` by ${pipeline.settings.concurrency} concurrent clients in the driver ` +
-      `process. Latency per order = invoices.created_at − orders.created_at (same machine clock). Events/s = ` +
-      `invoices ÷ (last invoice − first order). Then orders are placed at a fixed rate (${pipeline.settings.pacedRate}/s, ${pipeline.settings.pacedOrders} orders, open loop) for the latency when nothing queues. Then invoices is stopped, the same number of orders is queued ` +
+      `process. Latency per order = invoices.created_at − orders.created_at (same machine clock)` +
+      (pipeline.settings.latencyFrom === 'due'
+        ? `, in the paced phases counted from when each order was due to be sent, so a queue in catalog shows`
+        : '') +
+      `. Events/s = invoices ÷ (last invoice − first order). Then orders are placed at a fixed rate (${pipeline.settings.pacedRate}/s, ${pipeline.settings.pacedOrders} orders, open loop) for the latency when nothing queues` +
+      (pipeline.nearCapacity
+        ? `, then at ${pipeline.nearCapacity.share * 100} % of the live phase's rate for ${pipeline.settings.nearCapacitySeconds ?? '?'} s (latency near capacity)`
+        : '') +
+      `. Then invoices is stopped, the same number of orders is queued ` +
       `and published, and invoices is started again: the drain rate is the consumer alone.`,
     '',
     '| phase | orders | catalog intake orders/s | invoices/s | p50 | p95 | p99 | max | invoices | duplicates | parked | CPU ms per order |',
@@ -816,6 +834,14 @@ if (pipeline) {
     ...[
       ['live (saturating)', pipeline.live] as const,
       [`paced ${pipeline.settings.pacedRate}/s`, pipeline.paced] as const,
+      ...(pipeline.nearCapacity
+        ? [
+            [
+              `paced at ${pipeline.nearCapacity.share * 100} % (${num(pipeline.nearCapacity.rate)}/s)`,
+              pipeline.nearCapacity,
+            ] as const,
+          ]
+        : []),
       ...(pipeline.drain ? [['drain (invoices alone)', pipeline.drain] as const] : []),
     ].map(
       ([name, p]) =>
