@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { describeLoad, loadBefore } from './machine.ts';
+import { metric } from './scrape.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -46,19 +47,6 @@ const GATEWAY_CACHE = 'gateway_responses';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-
-/** Sum of the samples of `name` whose labels include every given label (service and others are ignored). */
-async function metric(base: string, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  let total = 0;
-  for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const pairs = match[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => pairs.includes(`${k}="${v}"`))) total += Number(match[3]);
-  }
-  return total;
-}
 
 interface CacheCounts {
   hits: number;

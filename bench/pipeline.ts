@@ -29,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { describeLoad, loadBefore } from './machine.ts';
+import { metric } from './scrape.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const { values: args } = parseArgs({
@@ -241,16 +242,10 @@ interface PhaseResult {
 
 /** catalog's `orders_write_batch_size` histogram so far: transactions written and the orders they handled. */
 async function writeBatches(catalogUrl: string): Promise<{ transactions: number; orders: number }> {
-  const text = await (await fetch(`${catalogUrl}/metrics`)).text();
-  const value = (name: string) =>
-    Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
-  const batches = {
-    transactions: value('orders_write_batch_size_count'),
-    orders: value('orders_write_batch_size_sum'),
+  return {
+    transactions: await metric(catalogUrl, 'orders_write_batch_size_count', {}, { required: true }),
+    orders: await metric(catalogUrl, 'orders_write_batch_size_sum', {}, { required: true }),
   };
-  if (Number.isNaN(batches.transactions) || Number.isNaN(batches.orders))
-    throw new Error("catalog's /metrics has no orders_write_batch_size histogram");
-  return batches;
 }
 
 /** Orders per committed transaction between two readings of writeBatches; undefined when none was written. */
