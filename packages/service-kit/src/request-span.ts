@@ -6,8 +6,10 @@ import {
   propagation,
   trace,
   type Attributes,
+  type Context,
   type Tracer,
 } from '@opentelemetry/api';
+import type { EventEmitter } from 'node:events';
 import type { RequestHandler } from 'express';
 import { UNMATCHED_ROUTE, routeLabel } from './red-middleware.js';
 
@@ -22,8 +24,8 @@ const TRACER = '@obsdemo/service-kit';
  * sampled or not — see docs/benchmarks.md). It does what that did for an Express app: continues the caller's trace
  * from `traceparent`, names the span `<METHOD> <route template>` with the stable HTTP attributes once the route is
  * known, marks a 5xx as an error, and runs everything after it — later middleware, the handlers, and listeners on
- * the request and response (body parsing, `finish`) — in the span's context. A request that is not sampled costs
- * one non-recording span and the context switch.
+ * the request and response (body parsing, `finish`) — in the span's context, whoever emits. A request that is not
+ * sampled costs one non-recording span and the context switch.
  */
 export function requestSpan(tracer: Tracer = trace.getTracer(TRACER)): RequestHandler {
   return (req, res, next) => {
@@ -70,11 +72,26 @@ export function requestSpan(tracer: Tracer = trace.getTracer(TRACER)): RequestHa
     res.once('close', end);
     const active = trace.setSpan(parent, span);
     // Listeners run in the context of whoever emits: without these, a body parser's `end` (and so every handler
-    // after it) and the response's `finish` would run outside the request's trace. A request without a body has
-    // no stream events anyone waits for.
+    // after it) for a body that arrives after the headers, and a `finish` of a response ended from a callback that
+    // lost the context, would run outside the request's trace. A request without a body has no stream events
+    // anyone waits for.
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
-      context.bind(active, req);
-    context.bind(active, res);
+      bindEmitter(active, req);
+    bindEmitter(active, res);
     context.with(active, next);
   };
+}
+
+/**
+ * Makes every listener of `emitter` run in `ctx`, whoever emits, as `context.bind(ctx, emitter)` does, by wrapping
+ * its `emit` once. `context.bind` instead replaces the emitter's five add- and three remove-listener methods and
+ * wraps each listener as it is added, which costs about 4 µs more per response carrying five listeners
+ * (`node bench/emitter-context.ts`; docs/benchmarks.md).
+ */
+export function bindEmitter<E extends EventEmitter>(ctx: Context, emitter: E): E {
+  const emit = emitter.emit;
+  emitter.emit = function (this: E, event: string | symbol, ...args: unknown[]): boolean {
+    return context.with(ctx, emit, this, event, ...args);
+  };
+  return emitter;
 }

@@ -1,7 +1,9 @@
 import { describe, it, expect, afterAll, beforeEach } from '@jest/globals';
-import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, trace } from '@opentelemetry/api';
 import express from 'express';
-import { requestSpan } from '../../src/request-span.js';
+import { request } from 'node:http';
+import { bindEmitter, requestSpan } from '../../src/request-span.js';
+import { EventEmitter } from 'node:events';
 import { installInMemoryTracing } from '../../../telemetry/test/unit/tracing-fixture.js';
 import { listen } from './http-fixture.js';
 
@@ -30,6 +32,16 @@ function app() {
     seen['orders'] = trace.getActiveSpan()?.spanContext().spanId;
     res.once('finish', () => (seen['finish'] = trace.getActiveSpan()?.spanContext().spanId));
     res.status(201).json(req.body);
+  });
+  // A handler reading the body itself (no parser takes text/plain here), as a proxy or an upload does.
+  a.post('/upload', (req, res) => {
+    req.on('data', () => (seen['data'] = trace.getActiveSpan()?.spanContext().spanId));
+    req.on('end', () => res.status(204).end());
+  });
+  // Ended from a callback that lost the request's context, as a library's pool or timer callback can be.
+  a.get('/late', (_req, res) => {
+    res.once('finish', () => (seen['late-finish'] = trace.getActiveSpan()?.spanContext().spanId));
+    context.with(ROOT_CONTEXT, () => setTimeout(() => res.json({ late: true }), 1));
   });
   a.get('/boom', () => {
     throw new Error('boom');
@@ -90,6 +102,47 @@ describe('requestSpan', () => {
     }
   });
 
+  it('runs the request’s listeners in the span when its body arrives after the headers', async () => {
+    const { a, seen } = app();
+    const server = await listen(a);
+    try {
+      // Part of the body with the headers, the rest later: that chunk's `data` is emitted from the socket's read,
+      // outside any request's context, unless the request's listeners are bound to its span.
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        const req = request(`${server.url}/upload`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', 'content-length': 20 },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        });
+        req.on('error', reject);
+        req.write('0123456789');
+        setTimeout(() => req.end('abcdefghij'), 50);
+      });
+      expect(status).toBe(204);
+      const [span] = await finished(1);
+      expect(span?.name).toBe('POST /upload');
+      expect(seen['data']).toBe(span?.spanContext().spanId);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('runs the response’s `finish` listeners in the span when it is ended outside the request’s context', async () => {
+    const { a, seen } = app();
+    const server = await listen(a);
+    try {
+      expect((await fetch(`${server.url}/late`)).status).toBe(200);
+      const [span] = await finished(1);
+      expect(span?.name).toBe('GET /late');
+      expect(seen['late-finish']).toBe(span?.spanContext().spanId);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('marks a 5xx as an error, leaves probes untraced and unmatched paths unnamed', async () => {
     const { a, seen } = app();
     const server = await listen(a);
@@ -107,5 +160,25 @@ describe('requestSpan', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('bindEmitter', () => {
+  it('runs every listener in the context, whoever emits, and leaves adding and removing listeners as they were', () => {
+    const key = createContextKey('test');
+    const ctx = ROOT_CONTEXT.setValue(key, 'bound');
+    const emitter = bindEmitter(ctx, new EventEmitter());
+    const seen: unknown[] = [];
+    const listener = (value: number) => seen.push([value, context.active().getValue(key)]);
+    emitter.on('event', listener);
+    emitter.once('event', listener);
+    expect(context.with(ROOT_CONTEXT, () => emitter.emit('event', 1))).toBe(true);
+    emitter.off('event', listener);
+    expect(emitter.emit('event', 2)).toBe(false);
+    expect(emitter.emit('other')).toBe(false);
+    expect(seen).toEqual([
+      [1, 'bound'],
+      [1, 'bound'],
+    ]);
   });
 });
