@@ -55,12 +55,21 @@ const finished = async (count: number) => {
   return tracing.exporter.getFinishedSpans();
 };
 
+/** Serves the app for one test; `seen` is what its handlers and listeners recorded. */
+async function withApp(test: (url: string, seen: Record<string, string | undefined>) => Promise<void>) {
+  const { a, seen } = app();
+  const server = await listen(a);
+  try {
+    await test(server.url, seen);
+  } finally {
+    await server.close();
+  }
+}
+
 describe('requestSpan', () => {
   it('names the SERVER span after the route template, with the stable HTTP attributes', async () => {
-    const { a } = app();
-    const server = await listen(a);
-    try {
-      const res = await fetch(`${server.url}/items/42?x=1`, { headers: { 'user-agent': 'unit' } });
+    await withApp(async (url) => {
+      const res = await fetch(`${url}/items/42?x=1`, { headers: { 'user-agent': 'unit' } });
       expect(res.status).toBe(200);
       const [span] = await finished(1);
       expect(span?.name).toBe('GET /items/:id');
@@ -75,17 +84,13 @@ describe('requestSpan', () => {
         'user_agent.original': 'unit',
       });
       expect(span?.status.code).toBe(SpanStatusCode.UNSET);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('continues the caller’s trace and keeps its context through body parsing, awaits and `finish`', async () => {
-    const { a, seen } = app();
-    const server = await listen(a);
     const traceId = '0af7651916cd43dd8448eb211c80319c';
-    try {
-      const res = await fetch(`${server.url}/orders`, {
+    await withApp(async (url, seen) => {
+      const res = await fetch(`${url}/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-b7ad6b7169203331-01` },
         body: JSON.stringify({ a: 1 }),
@@ -97,19 +102,15 @@ describe('requestSpan', () => {
       expect(span?.name).toBe('POST /orders');
       expect(seen['orders']).toBe(span?.spanContext().spanId);
       expect(seen['finish']).toBe(span?.spanContext().spanId);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('runs the request’s listeners in the span when its body arrives after the headers', async () => {
-    const { a, seen } = app();
-    const server = await listen(a);
-    try {
+    await withApp(async (url, seen) => {
       // Part of the body with the headers, the rest later: that chunk's `data` is emitted from the socket's read,
       // outside any request's context, unless the request's listeners are bound to its span.
       const status = await new Promise<number | undefined>((resolve, reject) => {
-        const req = request(`${server.url}/upload`, {
+        const req = request(`${url}/upload`, {
           method: 'POST',
           headers: { 'content-type': 'text/plain', 'content-length': 20 },
         });
@@ -125,31 +126,23 @@ describe('requestSpan', () => {
       const [span] = await finished(1);
       expect(span?.name).toBe('POST /upload');
       expect(seen['data']).toBe(span?.spanContext().spanId);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('runs the response’s `finish` listeners in the span when it is ended outside the request’s context', async () => {
-    const { a, seen } = app();
-    const server = await listen(a);
-    try {
-      expect((await fetch(`${server.url}/late`)).status).toBe(200);
+    await withApp(async (url, seen) => {
+      expect((await fetch(`${url}/late`)).status).toBe(200);
       const [span] = await finished(1);
       expect(span?.name).toBe('GET /late');
       expect(seen['late-finish']).toBe(span?.spanContext().spanId);
-    } finally {
-      await server.close();
-    }
+    });
   });
 
   it('marks a 5xx as an error, leaves probes untraced and unmatched paths unnamed', async () => {
-    const { a, seen } = app();
-    const server = await listen(a);
-    try {
-      expect((await fetch(`${server.url}/boom`)).status).toBe(500);
-      expect((await fetch(`${server.url}/health`)).status).toBe(200);
-      expect((await fetch(`${server.url}/nowhere`)).status).toBe(404);
+    await withApp(async (url, seen) => {
+      expect((await fetch(`${url}/boom`)).status).toBe(500);
+      expect((await fetch(`${url}/health`)).status).toBe(200);
+      expect((await fetch(`${url}/nowhere`)).status).toBe(404);
       const spans = await finished(2);
       expect(spans.map((s) => s.name).sort()).toEqual(['GET', 'GET /boom']);
       expect(spans.find((s) => s.name === 'GET /boom')?.status.code).toBe(SpanStatusCode.ERROR);
@@ -157,9 +150,7 @@ describe('requestSpan', () => {
       expect(unmatched?.attributes['http.route']).toBeUndefined();
       expect(unmatched?.attributes['http.response.status_code']).toBe(404);
       expect(seen['health']).toBeUndefined();
-    } finally {
-      await server.close();
-    }
+    });
   });
 });
 
