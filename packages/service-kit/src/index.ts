@@ -30,7 +30,7 @@ export {
 } from './errors.js';
 export { describeIssues, parseRequest, type ValidationIssue } from './validation.js';
 export { UNMATCHED_ROUTE, redMiddleware, routeLabel } from './red-middleware.js';
-export { UNTRACED_PATHS, bindEmitter, requestSpan } from './request-span.js';
+export { UNTRACED_PATHS, requestSpan } from './request-span.js';
 export { opsRouter, type OpsOptions, type ReadinessCheck } from './ops.js';
 export { serviceApp, type ServiceAppOptions } from './service-app.js';
 export {

@@ -6,10 +6,8 @@ import {
   propagation,
   trace,
   type Attributes,
-  type Context,
   type Tracer,
 } from '@opentelemetry/api';
-import type { EventEmitter } from 'node:events';
 import type { RequestHandler } from 'express';
 import { UNMATCHED_ROUTE, routeLabel } from './red-middleware.js';
 
@@ -24,8 +22,8 @@ const TRACER = '@obsdemo/service-kit';
  * sampled or not — see docs/benchmarks.md). It does what that did for an Express app: continues the caller's trace
  * from `traceparent`, names the span `<METHOD> <route template>` with the stable HTTP attributes once the route is
  * known, marks a 5xx as an error, and runs everything after it — later middleware, the handlers, and listeners on
- * the request and response (body parsing, `finish`) — in the span's context, whoever emits. A request that is not
- * sampled costs one non-recording span and the context switch.
+ * the request and response (body parsing, `finish`) — in the span's context. A request that is not sampled costs
+ * one non-recording span and the context switch.
  */
 export function requestSpan(tracer: Tracer = trace.getTracer(TRACER)): RequestHandler {
   return (req, res, next) => {
@@ -71,27 +69,15 @@ export function requestSpan(tracer: Tracer = trace.getTracer(TRACER)): RequestHa
     res.once('finish', end);
     res.once('close', end);
     const active = trace.setSpan(parent, span);
-    // Listeners run in the context of whoever emits: without these, a body parser's `end` (and so every handler
-    // after it) for a body that arrives after the headers, and a `finish` of a response ended from a callback that
-    // lost the context, would run outside the request's trace. A request without a body has no stream events
-    // anyone waits for.
+    // Listeners run in the context of whoever emits: without these, a listener on a body chunk that arrives after
+    // the headers, or on the `finish` of a response ended from a callback that lost the context, would run outside
+    // the request's trace (request-span.test.ts). A request without a body has no stream events anyone waits for.
+    // Only listeners added from here on are bound; Node's own (its keep-alive bookkeeping on `finish`) and the two
+    // above are not. Wrapping each emitter's `emit` once instead saves about 1.4 µs per response but would
+    // also run Node's listeners, and the timers they start on the connection, in the finished request's context.
     if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined)
-      bindEmitter(active, req);
-    bindEmitter(active, res);
+      context.bind(active, req);
+    context.bind(active, res);
     context.with(active, next);
   };
-}
-
-/**
- * Makes every listener of `emitter` run in `ctx`, whoever emits, as `context.bind(ctx, emitter)` does, by wrapping
- * its `emit` once. `context.bind` instead replaces the emitter's five add- and three remove-listener methods and
- * wraps each listener as it is added, which costs about 4 µs more per response carrying five listeners
- * (`node bench/emitter-context.ts`; docs/benchmarks.md).
- */
-export function bindEmitter<E extends EventEmitter>(ctx: Context, emitter: E): E {
-  const emit = emitter.emit;
-  emitter.emit = function (this: E, event: string | symbol, ...args: unknown[]): boolean {
-    return context.with(ctx, emit, this, event, ...args);
-  };
-  return emitter;
 }
