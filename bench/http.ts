@@ -13,7 +13,7 @@
 // (SERVICE_NODE_FLAGS, `--max-semi-space-size=16`), the baseline too.
 // Usage: node bench/http.ts [--rounds 3] [--duration 10] [--connections 20] [--rate 200] [--sampled-ratio 0.1]
 //        [--memory-limit 256Mi|none] [--out FILE]
-//        [--profile-dir DIR]   every catalog variant and gateway under `node --cpu-prof`, profiles written
+//        [--profile-dir DIR]   every catalog variant, the baseline and gateway under `node --cpu-prof`, profiles written
 //                              there on exit (a profiled run is for finding costs, not for figures)
 import {
   ManagedProcess,
@@ -412,7 +412,7 @@ async function main(): Promise<void> {
   const [baselineCommand, baselineArgs] = (launchLimited('baseline') ?? ((c, a) => [c, a]))(
     process.execPath,
     // Under the same limit and with the same V8 flags as the services, so that only the code differs.
-    [...SERVICE_NODE_FLAGS, join(repoRoot, 'bench/baseline-server.ts')],
+    [...SERVICE_NODE_FLAGS, ...profileArgs('baseline'), join(repoRoot, 'bench/baseline-server.ts')],
   );
   const baseline = ManagedProcess.start({
     name: 'baseline',

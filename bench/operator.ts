@@ -7,7 +7,7 @@
 //      writes, over one resync period (30 s) once everything is Ready.
 //   4. The operator's RSS with those demos.
 // Usage: node bench/operator.ts [--demos 100] [--concurrency 4] [--heap-mb 160] [--cpu-prof-dir DIR]
-//        [--heap-snapshot-dir DIR] [--memory-limit 384Mi|none] [--out FILE]
+//        [--heap-snapshot-dir DIR] [--memory-limit 384Mi|none] [--env NAME=VALUE,...] [--out FILE]
 //   The operator runs in a memory cgroup with its Deployment's limit (manifests/install.yaml), as in its pod: V8
 //   sizes its heap from that limit, and the kernel would kill it past the limit (counted and reported).
 //   (after `make tools build`)
@@ -52,6 +52,18 @@ function deployedMemoryLimit(): string {
   return limit;
 }
 const memoryLimit = option('--memory-limit', '') || deployedMemoryLimit();
+/** Extra environment for the operator process, `NAME=VALUE[,NAME=VALUE]` (allocator or V8 settings to compare). */
+const extraEnv = Object.fromEntries(
+  option('--env', '')
+    .split(',')
+    .filter((pair) => pair !== '')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 1)
+        throw new Error(`--env takes NAME=VALUE pairs separated by commas, not ${JSON.stringify(pair)}`);
+      return [pair.slice(0, eq), pair.slice(eq + 1)];
+    }),
+);
 const RESYNC_S = 30;
 const WRITTEN = new Set([
   'deployments',
@@ -200,6 +212,7 @@ const operator = ManagedProcess.start({
     RESYNC_PERIOD: `${RESYNC_S}s`,
     MAX_CONCURRENT_RECONCILES: concurrency,
     LOG_LEVEL: 'warn',
+    ...extraEnv,
   },
 });
 
