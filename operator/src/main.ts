@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from './runtime/kubeconfig.js';
 import { loadConfig } from '@obsdemo/base';
 import { createLogger, createRegistry, currentTelemetry } from '@obsdemo/telemetry';
 import { OperatorConfigSchema } from './config.js';
