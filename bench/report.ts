@@ -907,7 +907,7 @@ if (profiles.length > 0) {
     '## CPU profiles',
     '',
     'Taken in separate runs (hack/bench.sh, the "profiled" steps) because profiling changes the figures: ' +
-      '`catalog-*` and `gateway` during one round of the HTTP benchmark, `pipeline-*` during 1,000 saturating and 1,000 paced orders; the share of time before the load (start-up) is in them too. ' +
+      '`catalog-*`, `baseline` (the bare Express + pg server) and `gateway` during one round of the HTTP benchmark, `pipeline-*` during 1,000 saturating and 1,000 paced orders; the share of time before the load (start-up) is in them too. ' +
       'Full profiles (open in Chrome DevTools or speedscope): `.tmp/bench/profiles/<process>/`.',
     '',
   );
