@@ -7,8 +7,7 @@ import { registerHooks } from 'node:module';
  * client certificates, exec and auth providers, token refresh) and talks to the API server through its own JSON
  * client (kube-http-client.ts), so it never calls a generated API. Yet `@kubernetes/client-node` and its
  * `dist/config.js` import the generated `gen/index.js`, which loads every API group's client and every model:
- * about 40 MB of the process's memory (their source and compiled code) and most of a second of start-up, for two
- * names. This module makes `dist/config.js` import those two names from the modules that define them
+ * about 40 MB of the operator's memory (their source and compiled code; docs/benchmarks.md), for two names. This module makes `dist/config.js` import those two names from the modules that define them
  * (client-node-gen-subset.ts) and nothing else: a resolve hook for that one import, from that one file. The
  * KubeConfig class and everything it runs stay client-node's own.
  *

@@ -18,12 +18,17 @@ function runNode(script: string): Record<string, unknown> {
   return JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '{}') as Record<string, unknown>;
 }
 
-// Records every module node loads, then loads the operator's kubeconfig module and its manager (the rest of what
-// main.js imports, without starting it), and uses the KubeConfig as main.js does.
-const script = `
+/** Script prelude: records every module node loads in `loaded`; `generated(urls)` counts client-node's generated ones. */
+const RECORD_LOADS = `
 import { registerHooks } from 'node:module';
 const loaded = [];
 registerHooks({ load(url, context, nextLoad) { loaded.push(url); return nextLoad(url, context); } });
+const generated = (urls) => urls.filter((url) => /\\/client-node\\/dist\\/gen\\/(apis|models|types)\\//.test(url)).length;
+`;
+
+// Loads the operator's kubeconfig module and its manager (the rest of what main.js imports, without starting it),
+// and uses the KubeConfig as main.js does.
+const script = `${RECORD_LOADS}
 const { KubeConfig } = await import('./dist/runtime/kubeconfig.js');
 await import('./dist/manager.js');
 const kc = new KubeConfig();
@@ -45,7 +50,7 @@ console.log(JSON.stringify({
   authorization: options.headers?.Authorization,
   sameClass: KubeConfig === (await import('@kubernetes/client-node/dist/config.js')).KubeConfig,
   configLoaded: clientNode.some((url) => url.endsWith('/dist/config.js')),
-  generated: clientNode.filter((url) => /\\/dist\\/gen\\/(apis|models|types)\\//.test(url)).length,
+  generated: generated(loaded),
   createConfiguration: typeof (await import('./dist/runtime/client-node-gen-subset.js')).createConfiguration,
 }));
 `;
@@ -63,12 +68,9 @@ describe('KubeConfig without the generated API clients', () => {
   });
 
   it('without the hook, the same client-node module loads them (the check above can fail)', () => {
-    const plain = runNode(`
-      import { registerHooks } from 'node:module';
-      const loaded = [];
-      registerHooks({ load(url, context, nextLoad) { loaded.push(url); return nextLoad(url, context); } });
+    const plain = runNode(`${RECORD_LOADS}
       await import('@kubernetes/client-node/dist/config.js');
-      console.log(JSON.stringify({ generated: loaded.filter((url) => /\\/dist\\/gen\\/(apis|models|types)\\//.test(url)).length }));
+      console.log(JSON.stringify({ generated: generated(loaded) }));
     `);
     expect(plain.generated).toBeGreaterThan(100);
   });
